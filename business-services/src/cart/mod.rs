@@ -1,0 +1,115 @@
+//! Cart: one cart per session or signed-in customer; safe under concurrent updates; abandoned
+//! carts expire.
+
+pub mod api;
+pub mod domain;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use sqlx::migrate::Migrator;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+use crate::catalog::client::CatalogClient;
+use crate::platform::clock::Clock;
+use crate::platform::db::Db;
+use crate::platform::http::{self, ReadinessCheck};
+use domain::AbandonPolicy;
+use store::CartStore;
+
+/// The cart service's schema migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/cart");
+
+/// How long idempotency keys are remembered.
+const IDEMPOTENCY_KEY_RETENTION: time::Duration = time::Duration::hours(24);
+
+/// The cart service's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Hours after its last change when a cart counts as abandoned and is dropped.
+    pub abandoned_after_hours: u32,
+    /// Seconds between sweeps that delete abandoned carts.
+    pub sweep_interval_secs: u32,
+    /// Milliseconds the catalog has to answer a product check.
+    pub catalog_deadline_ms: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { abandoned_after_hours: 24 * 7, sweep_interval_secs: 600, catalog_deadline_ms: 1500 }
+    }
+}
+
+impl Settings {
+    /// Checks the values; names the first bad key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.abandoned_after_hours == 0 {
+            return Err(("abandoned_after_hours", "must be at least 1".into()));
+        }
+        if self.sweep_interval_secs == 0 {
+            return Err(("sweep_interval_secs", "must be at least 1".into()));
+        }
+        if !(10..=60_000).contains(&self.catalog_deadline_ms) {
+            return Err(("catalog_deadline_ms", "must be between 10 and 60000".into()));
+        }
+        Ok(())
+    }
+
+    /// The abandonment policy these settings describe.
+    pub fn policy(&self) -> AbandonPolicy {
+        AbandonPolicy { after: time::Duration::hours(i64::from(self.abandoned_after_hours)) }
+    }
+}
+
+/// The cart service: its routes and its background sweeper.
+#[derive(Debug, Clone)]
+pub struct CartService {
+    state: api::CartState,
+    sweep_interval: Duration,
+}
+
+impl CartService {
+    /// The cart service over its migrated `db`, checking products with the catalog at `catalog_url`.
+    pub fn new(db: &Db, catalog_url: &str, settings: &Settings, clock: Arc<dyn Clock>) -> Self {
+        let catalog = CatalogClient::new(catalog_url, Duration::from_millis(settings.catalog_deadline_ms.into()));
+        let store = CartStore::new(db.clone(), settings.policy());
+        CartService {
+            state: api::CartState { store, catalog, clock },
+            sweep_interval: Duration::from_secs(settings.sweep_interval_secs.into()),
+        }
+    }
+
+    /// The HTTP service; `db` answers its readiness probe.
+    pub fn router(&self, db: &Db) -> Router {
+        let checks = vec![ReadinessCheck::database(db), self.state.catalog.readiness()];
+        http::service(api::routes(self.state.clone()), api::ApiDoc::openapi(), checks)
+    }
+
+    /// Deletes abandoned carts and expired idempotency keys once.
+    pub async fn sweep(&self) -> crate::platform::Result<u64> {
+        let now = self.state.clock.now();
+        let carts = self.state.store.delete_abandoned(now).await?;
+        self.state.store.delete_idempotency_keys_before(now - IDEMPOTENCY_KEY_RETENTION).await?;
+        Ok(carts)
+    }
+
+    /// Sweeps at the configured interval until `shutdown`.
+    pub async fn run_sweeper(self, shutdown: CancellationToken) {
+        let mut ticks = tokio::time::interval(self.sweep_interval);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticks.tick() => match self.sweep().await {
+                    Ok(0) => {}
+                    Ok(carts) => tracing::info!(carts, "Dropped abandoned carts."),
+                    Err(error) => tracing::warn!(%error, "Sweeping abandoned carts failed; will retry."),
+                },
+            }
+        }
+    }
+}

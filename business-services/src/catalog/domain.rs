@@ -1,0 +1,258 @@
+//! Products and the rules for their ids, categories and searches.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::money::Money;
+
+/// A product id: a lowercase slug such as `walnut-dining-table`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "walnut-dining-table")]
+pub struct ProductId(String);
+
+impl ProductId {
+    /// Parses a slug of 1 to 64 characters from `a-z`, `0-9` and `-`.
+    pub fn parse(id: &str) -> Result<Self, String> {
+        parse_slug(id, 64).map(ProductId)
+    }
+
+    /// The slug.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ProductId {
+    type Error = String;
+    fn try_from(id: String) -> Result<Self, String> {
+        ProductId::parse(&id)
+    }
+}
+
+impl From<ProductId> for String {
+    fn from(id: ProductId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A category slug such as `furniture` or `kitchen`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "furniture")]
+pub struct Category(String);
+
+impl Category {
+    /// Parses a slug of 1 to 32 characters from `a-z`, `0-9` and `-`.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        parse_slug(name, 32).map(Category)
+    }
+
+    /// The slug.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Category {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        Category::parse(&name)
+    }
+}
+
+impl From<Category> for String {
+    fn from(category: Category) -> String {
+        category.0
+    }
+}
+
+fn parse_slug(text: &str, max: usize) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text.len() <= max
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "'{}' is not a valid slug: use 1 to {max} characters from a-z, 0-9 and '-', not starting or ending with '-'",
+            text.chars().take(80).collect::<String>()
+        ))
+    }
+}
+
+/// How an item travels: parcels, or freight handled by the furniture logistics ERP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StockClass {
+    /// Ships as a parcel from the warehouse.
+    Standard,
+    /// Too big for parcels: shipped as freight with a delivery slot.
+    Oversized,
+}
+
+impl StockClass {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockClass::Standard => "standard",
+            StockClass::Oversized => "oversized",
+        }
+    }
+
+    /// Parses a stored or requested name.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name {
+            "standard" => Ok(StockClass::Standard),
+            "oversized" => Ok(StockClass::Oversized),
+            other => Err(format!("'{other}' is not a stock class: use standard or oversized")),
+        }
+    }
+}
+
+/// Packaged size in millimetres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Dimensions {
+    /// Longest side.
+    pub length: u32,
+    /// Second side.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+}
+
+/// A product as the catalog sells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Product {
+    /// Unique slug.
+    pub id: ProductId,
+    /// Display name.
+    pub name: String,
+    /// What it is made of, how big it is, what it is for.
+    pub description: String,
+    /// Department first (`apparel`, `home`, `furniture`), then sub-categories.
+    pub categories: Vec<Category>,
+    /// Unit price in the catalog's currency.
+    pub price: Money,
+    /// Parcel or freight.
+    pub stock_class: StockClass,
+    /// Packaged weight in grams.
+    pub weight_grams: u32,
+    /// Packaged size in millimetres.
+    pub dimensions_mm: Dimensions,
+    /// Path of the product's picture on the catalog service.
+    pub picture_url: String,
+}
+
+impl Product {
+    /// Where the catalog serves a product's picture.
+    pub fn picture_path(id: &ProductId) -> String {
+        format!("/v1/products/{id}/picture")
+    }
+
+    /// Checks the rules a product must satisfy before it is stored; names the first bad field.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let length = |field, text: &str, min, max| {
+            let chars = text.chars().count();
+            if (min..=max).contains(&chars) {
+                Ok(())
+            } else {
+                Err((field, format!("must be {min} to {max} characters, got {chars}")))
+            }
+        };
+        length("name", &self.name, 1, 120)?;
+        length("description", &self.description, 1, 2000)?;
+        if self.categories.is_empty() || self.categories.len() > 8 {
+            return Err(("categories", "must list 1 to 8 categories".into()));
+        }
+        if self.price.minor_units < 0 {
+            return Err(("price.minor_units", "must not be negative".into()));
+        }
+        let Dimensions { length, width, height } = self.dimensions_mm;
+        if self.weight_grams == 0 || [length, width, height].contains(&0) {
+            return Err(("dimensions_mm", "weight and every side must be greater than zero".into()));
+        }
+        Ok(())
+    }
+
+    /// Lowercased text the keyword search matches against.
+    pub fn search_text(&self) -> String {
+        let categories: Vec<&str> = self.categories.iter().map(Category::as_str).collect();
+        format!("{} {} {}", self.name, self.description, categories.join(" ")).to_lowercase()
+    }
+}
+
+/// Keywords of a product search: every one must occur in the product's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerms(Vec<String>);
+
+impl SearchTerms {
+    /// The most keywords one search may hold.
+    pub const MAX_TERMS: usize = 8;
+
+    /// Splits a query into lowercase keywords; `None` when it holds none.
+    pub fn parse(query: &str) -> Result<Option<Self>, String> {
+        let terms: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+        if terms.len() > Self::MAX_TERMS {
+            return Err(format!("use at most {} keywords, got {}", Self::MAX_TERMS, terms.len()));
+        }
+        if let Some(long) = terms.iter().find(|term| term.chars().count() > 64) {
+            return Err(format!(
+                "keyword '{}…' is longer than 64 characters",
+                long.chars().take(16).collect::<String>()
+            ));
+        }
+        Ok((!terms.is_empty()).then_some(SearchTerms(terms)))
+    }
+
+    /// The keywords.
+    pub fn terms(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// Which products a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    /// Only products in this category.
+    pub category: Option<Category>,
+    /// Only products of this stock class.
+    pub stock_class: Option<StockClass>,
+    /// Only products whose text holds every keyword.
+    pub search: Option<SearchTerms>,
+    /// Only products whose id sorts after this one (the page cursor).
+    pub after: Option<ProductId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_accept_only_the_documented_form() {
+        assert!(ProductId::parse("walnut-dining-table").is_ok());
+        assert!(ProductId::parse("tee-2").is_ok());
+        for bad in ["", "Walnut", "walnut table", "-walnut", "walnut-", "wal_nut", &"a".repeat(65)] {
+            assert!(ProductId::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn search_terms_are_lowercased_and_bounded() {
+        let terms = SearchTerms::parse("  Oak   TABLE ").unwrap().unwrap();
+        assert_eq!(terms.terms(), ["oak", "table"]);
+        assert_eq!(SearchTerms::parse("   ").unwrap(), None);
+        assert!(SearchTerms::parse("a b c d e f g h i").is_err());
+        assert!(SearchTerms::parse(&"x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! What every business system shares: errors, extractors, the store, the HTTP service shell,
+//! peer clients, trace context, time and pagination.
+
+pub mod client;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod page;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod trace;
+
+pub use error::{Error, Problem, Result};

@@ -1,0 +1,10 @@
+//! HTTP integration tests of the business systems, each scenario on SQLite and PostgreSQL.
+
+// A failed unwrap is a failed test, with its location: what a test wants.
+#![allow(clippy::unwrap_used)]
+
+mod cart;
+mod catalog;
+mod currency;
+mod harness;
+mod http;

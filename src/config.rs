@@ -1,0 +1,209 @@
+//! The one typed configuration: built-in defaults, then a TOML file, then environment
+//! variables (env wins), then command-line flags; validated before anything starts.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use business_services::cart;
+use business_services::platform::db::{Db, redact};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::systems::System;
+
+/// Everything `boutique` can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Folder of the SQLite files of systems that use the embedded default store.
+    pub data_dir: PathBuf,
+    /// Address every system listens on.
+    pub host: IpAddr,
+    /// Load the demo catalog and rates into empty stores at start.
+    pub demo_data: bool,
+    /// Where each system listens, is reached, and keeps its data.
+    pub systems: BTreeMap<String, Deployment>,
+    /// Cart settings.
+    pub cart: cart::Settings,
+}
+
+/// Where one system runs and keeps its data. Every field is optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    /// Port to listen on (0 picks a free one); defaults to the system's own port.
+    pub port: Option<u16>,
+    /// Base URL peers use to reach it; defaults to this process or `http://<host>:<port>`.
+    pub url: Option<String>,
+    /// `sqlite://<path>` or `postgres://…`; defaults to `<data_dir>/<system>.db`.
+    pub database_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            demo_data: true,
+            systems: BTreeMap::new(),
+            cart: cart::Settings::default(),
+        }
+    }
+}
+
+/// A configuration key with a bad value.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration key `{key}`{source_hint}: {message}")]
+pub struct ConfigError {
+    key: String,
+    source_hint: String,
+    message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        let key = key.into();
+        let source_hint = env_name(&key).map(|name| format!(" (environment: {name})")).unwrap_or_default();
+        ConfigError { key, source_hint, message: message.into() }
+    }
+}
+
+/// The environment variable that sets `key`.
+fn env_name(key: &str) -> Option<String> {
+    let parts: Vec<&str> = key.split('.').collect();
+    match parts.as_slice() {
+        ["systems", system, field] => Some(format!("{}_{}", system.to_uppercase(), field.to_uppercase())),
+        _ => Some(format!("BOUTIQUE_{}", key.replace('.', "__").to_uppercase())),
+    }
+}
+
+impl Config {
+    /// Loads the configuration from `file` (if it exists; an explicitly named file must),
+    /// the environment and `data_dir` from the command line.
+    pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Config> {
+        let default_file = Path::new("boutique.toml");
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(file) if !file.is_file() => anyhow::bail!("configuration file {} does not exist", file.display()),
+            Some(file) => figment = figment.merge(Toml::file_exact(file)),
+            None if default_file.is_file() => figment = figment.merge(Toml::file_exact(default_file)),
+            None => {}
+        }
+        figment = figment
+            .merge(Env::prefixed("BOUTIQUE_").split("__"))
+            .merge(Env::raw().filter_map(|key| system_env_key(key.as_str()).map(Into::into)));
+        if let Some(data_dir) = data_dir {
+            figment = figment.merge(Serialized::default("data_dir", data_dir));
+        }
+        let config: Config = figment.extract().map_err(|errors| {
+            let described: Vec<String> = errors
+                .into_iter()
+                .map(|error| {
+                    let key = error.path.join(".").to_lowercase();
+                    let source = error.metadata.as_ref().map_or("defaults".to_owned(), |m| match &m.source {
+                        Some(source) => format!("{} {source}", m.name),
+                        None => m.name.to_string(),
+                    });
+                    ConfigError::new(key, format!("{} (value from {source})", error.kind)).to_string()
+                })
+                .collect();
+            anyhow::anyhow!("invalid configuration: {}", described.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value and names the first bad key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new("data_dir", "must name a folder"));
+        }
+        for (name, deployment) in &self.systems {
+            let key = |field: &str| format!("systems.{name}.{field}");
+            if System::parse(name).is_none() {
+                return Err(ConfigError::new(
+                    format!("systems.{name}"),
+                    format!("no such system; known: {}", System::names()),
+                ));
+            }
+            if let Some(url) = &deployment.url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(ConfigError::new(
+                    key("url"),
+                    format!("expected an http(s) URL such as http://{name}:8080, got '{url}'"),
+                ));
+            }
+            if let Some(url) = &deployment.database_url
+                && !["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| url.starts_with(scheme))
+            {
+                return Err(ConfigError::new(
+                    key("database_url"),
+                    format!("expected sqlite://<path> or postgres://<user>@<host>/<database>, got '{}'", redact(url)),
+                ));
+            }
+        }
+        self.cart.validate().map_err(|(field, message)| ConfigError::new(format!("cart.{field}"), message))
+    }
+
+    /// The deployment settings of `system`.
+    pub fn deployment(&self, system: System) -> Deployment {
+        self.systems.get(system.name()).cloned().unwrap_or_default()
+    }
+
+    /// The port `system` listens on.
+    pub fn port(&self, system: System) -> u16 {
+        self.deployment(system).port.unwrap_or(system.default_port())
+    }
+
+    /// The database URL of `system`.
+    pub fn database_url(&self, system: System) -> String {
+        self.deployment(system).database_url.unwrap_or_else(|| Db::sqlite_url(&self.data_dir, system.name()))
+    }
+}
+
+/// Maps `CATALOG_URL`, `CART_DATABASE_URL`, `CURRENCY_PORT`… to `systems.<system>.<field>`, the
+/// names peers are found by in Kubernetes and Cloud Run.
+fn system_env_key(key: &str) -> Option<String> {
+    let key = key.to_lowercase();
+    System::ALL.iter().find_map(|system| {
+        let field = key.strip_prefix(system.name())?.strip_prefix('_')?;
+        matches!(field, "url" | "database_url" | "port").then(|| format!("systems.{}.{field}", system.name()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_variables_map_to_their_keys() {
+        assert_eq!(system_env_key("CATALOG_URL").as_deref(), Some("systems.catalog.url"));
+        assert_eq!(system_env_key("CART_DATABASE_URL").as_deref(), Some("systems.cart.database_url"));
+        assert_eq!(system_env_key("CURRENCY_PORT").as_deref(), Some("systems.currency.port"));
+        assert_eq!(system_env_key("CATALOG_SECRET"), None);
+        assert_eq!(system_env_key("CATALOGUE_URL"), None);
+        assert_eq!(system_env_key("PATH"), None);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_its_variable() {
+        let mut config = Config::default();
+        config.systems.insert("catalog".into(), Deployment { url: Some("catalog:8080".into()), ..Default::default() });
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("`systems.catalog.url` (environment: CATALOG_URL)"), "{error}");
+        assert!(error.contains("expected an http(s) URL"), "{error}");
+
+        let mut config = Config::default();
+        config.systems.insert("catalgo".into(), Deployment::default());
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("`systems.catalgo`") && error.contains("known: catalog"), "{error}");
+
+        let mut config = Config::default();
+        config.cart.abandoned_after_hours = 0;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("BOUTIQUE_CART__ABANDONED_AFTER_HOURS"), "{error}");
+    }
+}

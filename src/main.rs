@@ -1,0 +1,129 @@
+//! `boutique`: runs the store's business systems, together or one by one.
+
+mod config;
+mod systems;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use config::Config;
+use systems::{System, shown_path};
+
+/// Online Boutique in Rust: every business system of an online store, in one binary.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML configuration file [default: ./boutique.toml if it exists]. Environment variables
+    /// override it: BOUTIQUE_<KEY> (nested keys joined by __), <SYSTEM>_URL, <SYSTEM>_PORT,
+    /// <SYSTEM>_DATABASE_URL.
+    #[arg(long, global = true, env = "BOUTIQUE_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Folder of the embedded SQLite stores [default: ./data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs every system in this process on embedded defaults, seeding demo data on first start.
+    Up,
+    /// Runs the named systems; peers elsewhere are found through <SYSTEM>_URL.
+    Serve {
+        /// Systems to run: catalog, currency, cart.
+        #[arg(required = true, value_parser = parse_system)]
+        systems: Vec<System>,
+    },
+    /// Creates or upgrades the stores of the named systems (all if none), then exits.
+    Migrate {
+        /// Systems to migrate: catalog, currency, cart.
+        #[arg(value_parser = parse_system)]
+        systems: Vec<System>,
+    },
+}
+
+fn parse_system(name: &str) -> Result<System, String> {
+    System::parse(name).ok_or_else(|| format!("no system '{name}'; known: {}", System::names()))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("boutique: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    match cli.command {
+        Command::Up => serve(&config, System::ALL).await,
+        Command::Serve { systems } => serve(&config, &dedup(systems)).await,
+        Command::Migrate { systems } => {
+            let systems = if systems.is_empty() { System::ALL.to_vec() } else { dedup(systems) };
+            for (system, db) in systems::open_stores(&config, &systems).await? {
+                println!(
+                    "{system:<10} migrated ({})",
+                    business_services::platform::db::redact(&config.database_url(system))
+                );
+                db.close().await;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn dedup(mut systems: Vec<System>) -> Vec<System> {
+    systems.sort();
+    systems.dedup();
+    systems
+}
+
+async fn serve(config: &Config, systems: &[System]) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let running = systems::start(config, systems, &shutdown).await?;
+    println!("Online Boutique is up. Data: {}", shown_path(&config.data_dir));
+    for (system, address) in &running.addresses {
+        println!("  {system:<10} http://{address}");
+    }
+    println!("Press Ctrl-C to stop.");
+    wait_for_signal().await;
+    tracing::info!("Shutting down: finishing requests in flight.");
+    shutdown.cancel();
+    running.finish().await
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "SIGTERM cannot be handled; stop with Ctrl-C.");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,202 @@
+//! The business systems this binary can run, and how each is wired to its store and peers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use business_services::cart::CartService;
+use business_services::platform::clock::{Clock, SystemClock};
+use business_services::platform::db::Db;
+use business_services::platform::http::serve;
+use business_services::{cart, catalog, currency};
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+
+/// A business system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum System {
+    /// Products, categories, prices.
+    Catalog,
+    /// Currencies and conversion.
+    Currency,
+    /// Shopping carts.
+    Cart,
+}
+
+impl System {
+    /// Every system, in start order: a system starts after the peers it calls.
+    pub const ALL: &'static [System] = &[System::Catalog, System::Currency, System::Cart];
+
+    /// The name used on the command line, in configuration and as the PostgreSQL schema.
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Catalog => "catalog",
+            System::Currency => "currency",
+            System::Cart => "cart",
+        }
+    }
+
+    /// The port it listens on unless configured otherwise.
+    pub fn default_port(self) -> u16 {
+        match self {
+            System::Catalog => 8081,
+            System::Currency => 8082,
+            System::Cart => 8083,
+        }
+    }
+
+    /// The system called `name`.
+    pub fn parse(name: &str) -> Option<System> {
+        System::ALL.iter().copied().find(|system| system.name() == name)
+    }
+
+    /// All names, for error messages.
+    pub fn names() -> String {
+        System::ALL.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            System::Catalog => &catalog::MIGRATOR,
+            System::Currency => &currency::MIGRATOR,
+            System::Cart => &cart::MIGRATOR,
+        }
+    }
+}
+
+impl fmt::Display for System {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Opens (creating and migrating as needed) the store of each of `systems`.
+pub async fn open_stores(config: &Config, systems: &[System]) -> anyhow::Result<BTreeMap<System, Db>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
+    let mut stores = BTreeMap::new();
+    for &system in systems {
+        let db = Db::open(&config.database_url(system), system.name(), system.migrator())
+            .await
+            .with_context(|| format!("{system}: the store could not be opened"))?;
+        stores.insert(system, db);
+    }
+    Ok(stores)
+}
+
+/// Systems running in this process, and the tasks serving them.
+pub struct Running {
+    /// Each system's address.
+    pub addresses: Vec<(System, SocketAddr)>,
+    tasks: JoinSet<anyhow::Result<()>>,
+    stores: BTreeMap<System, Db>,
+}
+
+impl Running {
+    /// Waits until every server has stopped (after shutdown), then closes the stores.
+    pub async fn finish(mut self) -> anyhow::Result<()> {
+        let mut outcome = Ok(());
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(error) = result.map_err(anyhow::Error::from).and_then(|served| served) {
+                outcome = Err(error);
+            }
+        }
+        for db in self.stores.values() {
+            db.close().await;
+        }
+        outcome
+    }
+}
+
+/// Starts `systems`: opens their stores, seeds demo data if configured, binds their ports,
+/// and serves them until `shutdown` is cancelled.
+pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationToken) -> anyhow::Result<Running> {
+    let stores = open_stores(config, systems).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if config.demo_data {
+        seed(&stores, clock.now()).await?;
+    }
+    // Bind every port first, so peers in this process are wired to the real addresses
+    // (ports configured as 0 are only known after binding).
+    let mut listeners = Vec::new();
+    for &system in systems {
+        let address = SocketAddr::new(config.host, config.port(system));
+        let listener = TcpListener::bind(address).await.with_context(|| {
+            format!("{system}: could not listen on {address}; set {}_PORT to a free port", system.name().to_uppercase())
+        })?;
+        listeners.push((system, listener));
+    }
+    let local: BTreeMap<System, SocketAddr> = listeners
+        .iter()
+        .map(|(system, listener)| Ok((*system, listener.local_addr()?)))
+        .collect::<std::io::Result<_>>()?;
+    let peer_url = |peer: System| peer_url(config, &local, peer);
+
+    let mut tasks = JoinSet::new();
+    let mut addresses = Vec::new();
+    for (system, listener) in listeners {
+        let db = &stores[&system];
+        let router: Router = match system {
+            System::Catalog => catalog::service(db),
+            System::Currency => currency::service(db),
+            System::Cart => {
+                let service = CartService::new(db, &peer_url(System::Catalog), &config.cart, clock.clone());
+                let sweeper = service.clone().run_sweeper(shutdown.clone());
+                tasks.spawn(async move {
+                    sweeper.await;
+                    Ok(())
+                });
+                service.router(db)
+            }
+        };
+        addresses.push((system, local[&system]));
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            serve(listener, router, shutdown).await.with_context(|| format!("{system}: the server failed"))
+        });
+    }
+    Ok(Running { addresses, tasks, stores })
+}
+
+/// Where `peer` is reached: its configured URL, else this process if it runs here, else its
+/// default address.
+fn peer_url(config: &Config, local: &BTreeMap<System, SocketAddr>, peer: System) -> String {
+    if let Some(url) = config.deployment(peer).url {
+        return url;
+    }
+    let address = match local.get(&peer) {
+        Some(address) => *address,
+        None => SocketAddr::new(config.host, config.port(peer)),
+    };
+    // A wildcard listen address is not one to connect to.
+    let host = if address.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { address.ip() };
+    format!("http://{}", SocketAddr::new(host, address.port()))
+}
+
+async fn seed(stores: &BTreeMap<System, Db>, now: time::OffsetDateTime) -> anyhow::Result<()> {
+    for (system, db) in stores {
+        let added = match system {
+            System::Catalog => catalog::seed_demo_data(db).await,
+            System::Currency => currency::seed_demo_data(db, now).await,
+            System::Cart => Ok(0),
+        }
+        .with_context(|| format!("{system}: loading demo data failed"))?;
+        if added > 0 {
+            tracing::info!(%system, added, "Loaded demo data.");
+        }
+    }
+    Ok(())
+}
+
+/// The data directory as shown to the user.
+pub fn shown_path(path: &Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+}

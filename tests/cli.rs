@@ -1,0 +1,243 @@
+//! The `boutique` binary as a user runs it: `up`, restarts, `serve` with peers, configuration errors.
+
+// A failed unwrap is a failed test, with its location: what a test wants.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use business_services::platform::testing::{Backend, on_each_backend, postgres_url};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A `boutique` process and the URLs it printed.
+struct Boutique {
+    child: Child,
+    urls: BTreeMap<String, String>,
+}
+
+/// A `boutique` command with a clean environment: no configuration leaks in from the machine.
+fn boutique(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_boutique"));
+    command.current_dir(cwd).args(args);
+    for (key, _) in std::env::vars() {
+        let system_key = ["CATALOG_", "CURRENCY_", "CART_"].iter().any(|prefix| key.starts_with(prefix));
+        if key.starts_with("BOUTIQUE_") || system_key {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied()).env("RUST_LOG", "warn");
+    command
+}
+
+impl Boutique {
+    /// Starts `boutique <args>` and waits until it prints that it is up.
+    fn start(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Boutique {
+        let mut child =
+            boutique(cwd, args, env).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn boutique");
+        let stdout = child.stdout.take().expect("stdout");
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut urls = BTreeMap::new();
+        loop {
+            let line = lines.recv_timeout(Duration::from_secs(120)).expect("boutique printed its URLs and is up");
+            if line.starts_with("Press Ctrl-C") {
+                break;
+            }
+            if let [system, url] = line.split_whitespace().collect::<Vec<_>>()[..]
+                && url.starts_with("http://")
+            {
+                urls.insert(system.to_owned(), url.to_owned());
+            }
+        }
+        Boutique { child, urls }
+    }
+
+    fn url(&self, system: &str) -> &str {
+        &self.urls[system]
+    }
+
+    /// Sends Ctrl-C and checks that it exits cleanly.
+    fn stop(mut self) {
+        let interrupted = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().expect("kill");
+        assert!(interrupted.success());
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "boutique exited with {status} after Ctrl-C");
+    }
+}
+
+impl Drop for Boutique {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const ALL_PORTS_FREE: [(&str, &str); 3] = [("CATALOG_PORT", "0"), ("CURRENCY_PORT", "0"), ("CART_PORT", "0")];
+
+async fn add_to_cart(cart_url: &str, cart: &str, product: &str, quantity: u32) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{cart_url}/v1/carts/{cart}/items"))
+        .json(&json!({"product_id": product, "quantity": quantity}))
+        .send()
+        .await
+        .expect("cart answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("cart JSON")
+}
+
+async fn get_json(url: String) -> Value {
+    let response = reqwest::get(&url).await.expect("answers");
+    assert_eq!(response.status(), StatusCode::OK, "{url}");
+    response.json().await.expect("JSON")
+}
+
+/// A fresh PostgreSQL database for one test, dropped afterwards.
+struct PostgresDatabase {
+    name: String,
+}
+
+impl PostgresDatabase {
+    async fn create() -> PostgresDatabase {
+        let name = format!("boutique_cli_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&postgres_url()).await.expect("connect to PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        PostgresDatabase { name }
+    }
+
+    fn url(&self) -> String {
+        let server = postgres_url();
+        let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+        format!("{base}/{}", self.name)
+    }
+
+    async fn drop_database(self) {
+        let admin = sqlx::PgPool::connect(&postgres_url()).await.expect("connect to PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {} WITH (FORCE)", self.name)))
+            .execute(&admin)
+            .await
+            .expect("drop database");
+    }
+}
+
+#[tokio::test]
+async fn up_serves_every_system_and_keeps_data_across_restarts() {
+    on_each_backend(|backend| async move {
+        let workdir = tempfile::tempdir().expect("temp dir");
+        let data_dir = workdir.path().join("store-files");
+        let data_dir_arg = data_dir.to_str().expect("utf-8 path").to_owned();
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PostgresDatabase::create().await),
+        };
+        let database_url = database.as_ref().map(PostgresDatabase::url).unwrap_or_default();
+        let mut env = ALL_PORTS_FREE.to_vec();
+        if database.is_some() {
+            env.extend([
+                ("CATALOG_DATABASE_URL", database_url.as_str()),
+                ("CURRENCY_DATABASE_URL", database_url.as_str()),
+                ("CART_DATABASE_URL", database_url.as_str()),
+            ]);
+        }
+        let args = ["up", "--data-dir", &data_dir_arg];
+
+        let first = Boutique::start(workdir.path(), &args, &env);
+        assert_eq!(first.urls.keys().collect::<Vec<_>>(), ["cart", "catalog", "currency"]);
+        let products = get_json(format!("{}/v1/products?limit=100", first.url("catalog"))).await;
+        assert_eq!(products["items"].as_array().map(Vec::len), Some(36), "demo catalog seeded");
+        let conversion =
+            get_json(format!("{}/v1/conversions?from=USD&to=EUR&minor_units=1999", first.url("currency"))).await;
+        assert_eq!(conversion["to"]["minor_units"], 1845);
+        add_to_cart(first.url("cart"), "session-restart", "walnut-dining-table", 1).await;
+        first.stop();
+
+        let second = Boutique::start(workdir.path(), &args, &env);
+        let cart = get_json(format!("{}/v1/carts/session-restart", second.url("cart"))).await;
+        assert_eq!(cart["items"], json!([{"product_id": "walnut-dining-table", "quantity": 1}]), "the cart survived");
+        let products = get_json(format!("{}/v1/products?limit=100", second.url("catalog"))).await;
+        assert_eq!(products["items"].as_array().map(Vec::len), Some(36), "seeded once, not twice");
+        second.stop();
+
+        match database {
+            None => {
+                for file in ["catalog.db", "currency.db", "cart.db"] {
+                    assert!(data_dir.join(file).is_file(), "{file} is in --data-dir");
+                }
+                assert!(!workdir.path().join("data").exists(), "nothing written to the default ./data");
+            }
+            Some(database) => database.drop_database().await,
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn serve_runs_chosen_systems_and_finds_peers_by_url() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let catalog = Boutique::start(workdir.path(), &["serve", "catalog"], &[("CATALOG_PORT", "0")]);
+    assert_eq!(catalog.urls.keys().collect::<Vec<_>>(), ["catalog"]);
+    let cart = Boutique::start(
+        workdir.path(),
+        &["serve", "cart"],
+        &[("CART_PORT", "0"), ("CATALOG_URL", catalog.url("catalog"))],
+    );
+    assert_eq!(cart.urls.keys().collect::<Vec<_>>(), ["cart"]);
+    let updated = add_to_cart(cart.url("cart"), "s", "brass-table-lamp", 2).await;
+    assert_eq!(updated["item_count"], 2);
+    let ready = get_json(format!("{}/readyz", cart.url("cart"))).await;
+    assert_eq!(ready["ready"], true);
+    cart.stop();
+    catalog.stop();
+}
+
+#[test]
+fn configuration_errors_name_the_key_and_exit_non_zero() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    /// Arguments, environment, and what stderr must say.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case; 5] = [
+        (&["migrate"], &[("CATALOG_URL", "catalog:8080")], &["systems.catalog.url", "CATALOG_URL", "http(s) URL"]),
+        (&["migrate"], &[("CART_DATABASE_URL", "mysql://x")], &["systems.cart.database_url", "sqlite://"]),
+        (&["migrate"], &[("BOUTIQUE_HOST", "not-an-address")], &["host", "BOUTIQUE_HOST"]),
+        (&["migrate"], &[("BOUTIQUE_CART__ABANDONED_AFTER_HOURS", "0")], &["cart.abandoned_after_hours"]),
+        (&["serve", "warehouse"], &[], &["no system 'warehouse'", "catalog, currency, cart"]),
+    ];
+    for (args, env, expected) in cases {
+        let output = boutique(workdir.path(), args, env).output().expect("run boutique");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} {env:?} should fail");
+        for text in expected {
+            assert!(stderr.contains(text), "{args:?} {env:?}: stderr lacks {text:?}:\n{stderr}");
+        }
+    }
+    let file = workdir.path().join("boutique.toml");
+    std::fs::write(&file, "[cart]\nabandoned_after_hours = \"soon\"\n").expect("write config");
+    let output = boutique(workdir.path(), &["migrate"], &[]).output().expect("run boutique");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("cart.abandoned_after_hours"), "{stderr}");
+}
+
+#[test]
+fn migrate_creates_the_stores_and_reports_each() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let output = boutique(workdir.path(), &["migrate", "--data-dir", "here"], &[]).output().expect("run boutique");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for system in ["catalog", "currency", "cart"] {
+        assert!(stdout.contains(&format!("{system:<10} migrated")), "{stdout}");
+        assert!(workdir.path().join("here").join(format!("{system}.db")).is_file());
+    }
+}
