@@ -6,7 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use business_services::cart;
+use business_services::platform::Error;
 use business_services::platform::db::{Db, redact};
+use business_services::platform::faults::{FaultSettings, Faults};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,10 @@ pub struct Config {
     pub demo_data: bool,
     /// Where each system listens, is reached, and keeps its data.
     pub systems: BTreeMap<String, Deployment>,
+    /// Bearer token that opens each system's admin API (`/admin/…`); closed when unset.
+    pub admin_token: Option<String>,
+    /// Fault injection per system, e.g. `[[faults.catalog.rules]] latency_ms = 200`.
+    pub faults: BTreeMap<String, FaultSettings>,
     /// Cart settings.
     pub cart: cart::Settings,
 }
@@ -48,6 +54,8 @@ impl Default for Config {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             demo_data: true,
             systems: BTreeMap::new(),
+            admin_token: None,
+            faults: BTreeMap::new(),
             cart: cart::Settings::default(),
         }
     }
@@ -145,6 +153,20 @@ impl Config {
                 ));
             }
         }
+        for (name, settings) in &self.faults {
+            if System::parse(name).is_none() {
+                return Err(ConfigError::new(
+                    format!("faults.{name}"),
+                    format!("no such system; known: {}", System::names()),
+                ));
+            }
+            if let Err(Error::Invalid { field, message }) = settings.validate() {
+                return Err(ConfigError::new(format!("faults.{name}.{field}"), message));
+            }
+        }
+        if self.admin_token.as_ref().is_some_and(|token| token.len() < 16) {
+            return Err(ConfigError::new("admin_token", "must be at least 16 characters"));
+        }
         self.cart.validate().map_err(|(field, message)| ConfigError::new(format!("cart.{field}"), message))
     }
 
@@ -156,6 +178,11 @@ impl Config {
     /// The port `system` listens on.
     pub fn port(&self, system: System) -> u16 {
         self.deployment(system).port.unwrap_or(system.default_port())
+    }
+
+    /// The live fault settings of `system`, with the admin token that opens them.
+    pub fn faults(&self, system: System) -> Faults {
+        Faults::new(self.faults.get(system.name()).cloned().unwrap_or_default(), self.admin_token.clone())
     }
 
     /// The database URL of `system`.

@@ -144,9 +144,10 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
     let mut addresses = Vec::new();
     for (system, listener) in listeners {
         let db = &stores[&system];
+        let faults = config.faults(system);
         let router: Router = match system {
-            System::Catalog => catalog::service(db),
-            System::Currency => currency::service(db),
+            System::Catalog => catalog::service(db, &faults),
+            System::Currency => currency::service(db, &faults),
             System::Cart => {
                 let service = CartService::new(db, &peer_url(System::Catalog), &config.cart, clock.clone());
                 let sweeper = service.clone().run_sweeper(shutdown.clone());
@@ -154,7 +155,7 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
                     sweeper.await;
                     Ok(())
                 });
-                service.router(db)
+                service.router(db, &faults)
             }
         };
         addresses.push((system, local[&system]));

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
 use crate::catalog::client::CatalogClient;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
+use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
 use domain::AbandonPolicy;
 use store::CartStore;
@@ -84,10 +85,10 @@ impl CartService {
         }
     }
 
-    /// The HTTP service; `db` answers its readiness probe.
-    pub fn router(&self, db: &Db) -> Router {
+    /// The HTTP service, with `faults` injected; `db` answers its readiness probe.
+    pub fn router(&self, db: &Db, faults: &Faults) -> Router {
         let checks = vec![ReadinessCheck::database(db), self.state.catalog.readiness()];
-        http::service(api::routes(self.state.clone()), api::ApiDoc::openapi(), checks)
+        http::service(api::routes(self.state.clone()), api::ApiDoc::openapi(), checks, faults)
     }
 
     /// Deletes abandoned carts and expired idempotency keys once.

@@ -11,6 +11,7 @@ use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 
 use crate::platform::db::Db;
+use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
 use crate::platform::{Error, Result};
 use store::CatalogStore;
@@ -18,13 +19,10 @@ use store::CatalogStore;
 /// The catalog's schema migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/catalog");
 
-/// The catalog service over its migrated `db`.
-pub fn service(db: &Db) -> Router {
-    http::service(
-        api::routes(CatalogStore::new(db.clone())),
-        api::ApiDoc::openapi(),
-        vec![ReadinessCheck::database(db)],
-    )
+/// The catalog service over its migrated `db`, with `faults` injected.
+pub fn service(db: &Db, faults: &Faults) -> Router {
+    let checks = vec![ReadinessCheck::database(db)];
+    http::service(api::routes(CatalogStore::new(db.clone())), api::ApiDoc::openapi(), checks, faults)
 }
 
 /// Loads the demo products into an empty catalog; returns how many were added.

@@ -11,15 +11,17 @@ use utoipa::OpenApi;
 
 use crate::platform::Result;
 use crate::platform::db::Db;
+use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
 use store::RateStore;
 
 /// The currency service's schema migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/currency");
 
-/// The currency service over its migrated `db`.
-pub fn service(db: &Db) -> Router {
-    http::service(api::routes(RateStore::new(db.clone())), api::ApiDoc::openapi(), vec![ReadinessCheck::database(db)])
+/// The currency service over its migrated `db`, with `faults` injected.
+pub fn service(db: &Db, faults: &Faults) -> Router {
+    let checks = vec![ReadinessCheck::database(db)];
+    http::service(api::routes(RateStore::new(db.clone())), api::ApiDoc::openapi(), checks, faults)
 }
 
 /// Publishes the demo reference rates where none exist yet; returns how many were added.

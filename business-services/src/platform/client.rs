@@ -1,6 +1,7 @@
 //! The HTTP client one system uses to call another: a deadline on every call, retries with
 //! jittered backoff for idempotent calls only, trace context passed on, problems decoded.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -13,6 +14,13 @@ use super::trace::TraceContext;
 /// How many times an idempotent call is retried after a transient failure.
 const RETRIES: u32 = 2;
 
+/// Adds authentication headers to a request, computed over what is sent: for peers that
+/// authenticate their callers (the fraud engine checks signed requests).
+pub trait RequestSigner: Send + Sync + std::fmt::Debug {
+    /// The headers to add to a request of `method` to `path` carrying `body`.
+    fn sign(&self, method: &Method, path: &str, body: &[u8]) -> Vec<(String, String)>;
+}
+
 /// A typed caller of one peer system.
 #[derive(Debug, Clone)]
 pub struct PeerClient {
@@ -20,13 +28,35 @@ pub struct PeerClient {
     base_url: String,
     http: reqwest::Client,
     deadline: Duration,
+    signer: Option<Arc<dyn RequestSigner>>,
+}
+
+/// Whether a failed call may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Sending it twice does what sending it once does.
+    Safe,
+    /// It may not be repeated.
+    Never,
 }
 
 impl PeerClient {
     /// A client of `peer` (its system name, used in errors) at `base_url`, giving each call
     /// `deadline` to answer.
     pub fn new(peer: &'static str, base_url: &str, deadline: Duration) -> Self {
-        PeerClient { peer, base_url: base_url.trim_end_matches('/').to_owned(), http: reqwest::Client::new(), deadline }
+        PeerClient {
+            peer,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            deadline,
+            signer: None,
+        }
+    }
+
+    /// The same client, signing every request with `signer`.
+    pub fn with_signer(mut self, signer: Arc<dyn RequestSigner>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The peer's base URL.
@@ -36,7 +66,24 @@ impl PeerClient {
 
     /// GETs `path` as JSON; `Ok(None)` when the peer answers 404.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
-        self.call(Method::GET, path, None::<&()>).await
+        self.call(Method::GET, path, None::<&()>, None, Retry::Safe).await
+    }
+
+    /// POSTs `body` to `path`; `Ok(None)` on 404. With an idempotency key (sent as the
+    /// `Idempotency-Key` header) the call is retried after transient failures, else never.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: Option<&str>,
+    ) -> Result<Option<T>> {
+        let retry = if idempotency_key.is_some() { Retry::Safe } else { Retry::Never };
+        self.call(Method::POST, path, Some(body), idempotency_key, retry).await
+    }
+
+    /// PUTs `body` to `path` (idempotent, so retried); `Ok(None)` on 404.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<Option<T>> {
+        self.call(Method::PUT, path, Some(body), None, Retry::Safe).await
     }
 
     /// Checks the peer's liveness endpoint, for readiness probes.
@@ -54,18 +101,31 @@ impl PeerClient {
         method: Method,
         path: &str,
         body: Option<&B>,
+        idempotency_key: Option<&str>,
+        retry: Retry,
     ) -> Result<Option<T>> {
-        let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE | Method::HEAD);
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::Internal { detail: format!("could not encode a request to {}: {e}", self.peer) })?;
         let mut attempt = 0;
         loop {
             let mut request = self.request(method.clone(), path);
-            if let Some(body) = body {
-                request = request.json(body);
+            if let Some(key) = idempotency_key {
+                request = request.header("idempotency-key", key);
+            }
+            if let Some(signer) = &self.signer {
+                for (name, value) in signer.sign(&method, path, body.as_deref().unwrap_or_default()) {
+                    request = request.header(name, value);
+                }
+            }
+            if let Some(body) = &body {
+                request = request.header("content-type", "application/json").body(body.clone());
             }
             let outcome = self.answer(request).await;
             let transient = matches!(outcome, Err(Error::Unavailable { .. }))
                 || matches!(outcome, Err(Error::Upstream { status: 502..=504, .. }));
-            if !(transient && idempotent && attempt < RETRIES) {
+            if !(transient && retry == Retry::Safe && attempt < RETRIES) {
                 return outcome;
             }
             attempt += 1;
@@ -95,12 +155,14 @@ impl PeerClient {
                 dependency: self.peer.to_owned(),
                 status: status.as_u16(),
                 detail: format!("unexpected response body: {e}"),
+                field: None,
             });
         }
-        let detail = serde_json::from_slice::<Problem>(&body)
-            .map(|problem| problem.detail)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
-        Err(Error::Upstream { dependency: self.peer.to_owned(), status: status.as_u16(), detail })
+        let (detail, field) = match serde_json::from_slice::<Problem>(&body) {
+            Ok(problem) => (problem.detail, problem.field),
+            Err(_) => (String::from_utf8_lossy(&body).chars().take(200).collect(), None),
+        };
+        Err(Error::Upstream { dependency: self.peer.to_owned(), status: status.as_u16(), detail, field })
     }
 }
 

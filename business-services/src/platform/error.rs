@@ -25,6 +25,18 @@ pub enum Error {
         /// What is wrong with it and what is expected.
         message: String,
     },
+    /// The caller did not prove who it is.
+    #[error("{detail}")]
+    Unauthorized {
+        /// What credentials to send.
+        detail: String,
+    },
+    /// The caller may not do this.
+    #[error("{detail}")]
+    Forbidden {
+        /// Why not, and what would allow it.
+        detail: String,
+    },
     /// The addressed resource does not exist.
     #[error("{resource} '{id}' was not found")]
     NotFound {
@@ -56,6 +68,8 @@ pub enum Error {
         status: u16,
         /// Its problem detail.
         detail: String,
+        /// The field of our request it named, for validation problems.
+        field: Option<String>,
     },
     /// Something broke that the caller cannot fix; the detail is safe to show.
     #[error("{detail}")]
@@ -84,6 +98,8 @@ impl Error {
         match self {
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -100,6 +116,8 @@ impl Error {
         let (slug, title) = match self {
             Error::BadRequest { .. } => ("bad-request", "The request could not be read"),
             Error::Invalid { .. } => ("validation-failed", "A field has an invalid value"),
+            Error::Unauthorized { .. } => ("unauthorized", "Authentication required"),
+            Error::Forbidden { .. } => ("forbidden", "Not allowed"),
             Error::NotFound { .. } => ("not-found", "Not found"),
             Error::Conflict { .. } => ("conflict", "The request conflicts with the current state"),
             Error::Unavailable { .. } => ("dependency-unavailable", "A dependency is unavailable"),
@@ -139,7 +157,12 @@ impl IntoResponse for Error {
         if problem.status >= 500 {
             tracing::error!(error = %self, status = problem.status, "Request failed.");
         }
-        problem.into_response()
+        let unauthorized = matches!(self, Error::Unauthorized { .. });
+        let mut response = problem.into_response();
+        if unauthorized {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use super::db::Db;
 use super::error::Error;
+use super::faults::{self, Faults};
 use super::trace::{self, TraceContext};
 
 /// How long a request may take before it is answered with 503.
@@ -69,13 +70,17 @@ struct CheckOutcome {
     error: Option<String>,
 }
 
-/// Wraps a system's API routes into its complete service.
-pub fn service(api: Router, openapi: utoipa::openapi::OpenApi, checks: Vec<ReadinessCheck>) -> Router {
+/// Wraps a system's API routes into its complete service, with `faults` injected into them.
+pub fn service(api: Router, openapi: utoipa::openapi::OpenApi, checks: Vec<ReadinessCheck>, faults: &Faults) -> Router {
     let openapi = Arc::new(openapi);
-    api.route("/healthz", get(|| async { "ok" }))
+    api.layer(middleware::from_fn_with_state(faults.clone(), faults::inject))
+        .merge(faults::admin_routes(faults.clone()))
+        .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(Arc::new(checks)))
         .route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
-        .fallback(|| async { Error::not_found("route", "this path").into_response() })
+        .fallback(
+            |method: Method, uri: Uri| async move { Error::not_found("route", format!("{method} {}", uri.path())) },
+        )
         .layer(middleware::from_fn(deadline))
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal { detail: "the service failed unexpectedly; the failure has been logged".into() }

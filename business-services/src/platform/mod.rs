@@ -6,6 +6,7 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod http;
 pub mod page;
 #[cfg(feature = "testing")]

@@ -8,6 +8,7 @@ use axum::Router;
 use business_services::cart::{CartService, Settings};
 use business_services::platform::clock::ManualClock;
 use business_services::platform::db::Db;
+use business_services::platform::faults::Faults;
 use business_services::platform::http::serve;
 pub use business_services::platform::testing::on_each_backend;
 use business_services::platform::testing::{Backend, postgres_url};
@@ -98,9 +99,13 @@ pub struct CatalogApp {
 
 impl CatalogApp {
     pub async fn start(backend: Backend) -> CatalogApp {
+        CatalogApp::with_faults(backend, &Faults::default()).await
+    }
+
+    pub async fn with_faults(backend: Backend, faults: &Faults) -> CatalogApp {
         let store = TestDb::open(backend, "catalog", &catalog::MIGRATOR).await;
         catalog::seed_demo_data(&store.db).await.expect("seed catalog");
-        CatalogApp { served: Served::start(catalog::service(&store.db)).await, store }
+        CatalogApp { served: Served::start(catalog::service(&store.db, faults)).await, store }
     }
 }
 
@@ -114,7 +119,7 @@ impl CurrencyApp {
     pub async fn start(backend: Backend) -> CurrencyApp {
         let store = TestDb::open(backend, "currency", &currency::MIGRATOR).await;
         currency::seed_demo_data(&store.db, OffsetDateTime::now_utc()).await.expect("seed rates");
-        CurrencyApp { served: Served::start(currency::service(&store.db)).await, _store: store }
+        CurrencyApp { served: Served::start(currency::service(&store.db, &Faults::default())).await, _store: store }
     }
 }
 
@@ -134,7 +139,7 @@ impl CartApp {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let settings = Settings { catalog_deadline_ms: 2000, ..Settings::default() };
         let service = CartService::new(&store.db, &catalog.served.url, &settings, clock.clone());
-        let served = Served::start(service.router(&store.db)).await;
+        let served = Served::start(service.router(&store.db, &Faults::default())).await;
         CartApp { served, catalog, clock, service, store }
     }
 }

@@ -6,5 +6,6 @@
 mod cart;
 mod catalog;
 mod currency;
+mod faults;
 mod harness;
 mod http;
