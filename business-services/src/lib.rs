@@ -6,6 +6,12 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
+pub mod crm;
 pub mod currency;
+pub mod fraud;
+pub mod furniture;
+pub mod inventory;
 pub mod money;
+pub mod payment;
 pub mod platform;

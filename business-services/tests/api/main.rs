@@ -5,7 +5,13 @@
 
 mod cart;
 mod catalog;
+mod checkout;
+mod crm;
 mod currency;
 mod faults;
+mod fraud;
+mod furniture;
 mod harness;
 mod http;
+mod inventory;
+mod payment;

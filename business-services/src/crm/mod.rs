@@ -1,0 +1,1 @@
+//! CRM: customers, addresses, loyalty tiers and points, account standing, notes and tickets.

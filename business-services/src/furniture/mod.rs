@@ -1,0 +1,1 @@
+//! Furniture logistics ERP (the legacy on-prem system): freight quotes, delivery slots, slot reservations.

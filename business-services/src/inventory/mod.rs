@@ -1,0 +1,1 @@
+//! Inventory: the stock ledger of standard items and reservations with a TTL.

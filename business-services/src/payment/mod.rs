@@ -1,0 +1,1 @@
+//! Payment gateway: card validation, authorize / capture / void / refund, idempotent on a key.

@@ -1,0 +1,1 @@
+//! The checkout system over HTTP.

@@ -1,0 +1,1 @@
+//! The crm system over HTTP.

@@ -1,0 +1,1 @@
+//! The fraud system over HTTP.

@@ -1,0 +1,1 @@
+//! The furniture system over HTTP.

@@ -1,0 +1,1 @@
+//! The inventory system over HTTP.
