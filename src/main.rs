@@ -1,16 +1,12 @@
 //! `boutique`: runs the store's business systems, together or one by one.
 
-mod config;
-mod systems;
-
 use std::path::PathBuf;
 
+use boutique::config::Config;
+use boutique::systems::{self, System, shown_path};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
-
-use config::Config;
-use systems::{System, shown_path};
 
 /// Online Boutique in Rust: every business system of an online store, in one binary.
 #[derive(Debug, Parser)]

@@ -2,6 +2,7 @@
 //! carts expire.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 pub mod store;
 

@@ -87,7 +87,7 @@ async fn list_products(
 ) -> Result<Json<Page<Product>>> {
     let (filter, limit) = query.filter()?;
     let rows = store.list(&filter, limit + 1).await?;
-    Ok(Json(page::paginate(rows, limit, |product| product.id.as_str())))
+    Ok(Json(page::paginate(rows, limit, |product| product.id.to_string())))
 }
 
 /// Gets one product.

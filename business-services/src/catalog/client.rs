@@ -26,10 +26,6 @@ impl CatalogClient {
 
     /// A readiness check that the catalog answers.
     pub fn readiness(&self) -> ReadinessCheck {
-        let peer = self.peer.clone();
-        ReadinessCheck::new("catalog", move || {
-            let peer = peer.clone();
-            async move { peer.healthz().await }
-        })
+        ReadinessCheck::peer(&self.peer)
     }
 }

@@ -1,6 +1,7 @@
 //! Currency: supported currencies, reference rates and exact integer conversion.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 pub mod store;
 

@@ -59,9 +59,9 @@ impl PeerClient {
         self
     }
 
-    /// The peer's base URL.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    /// The peer's system name.
+    pub fn peer(&self) -> &'static str {
+        self.peer
     }
 
     /// GETs `path` as JSON; `Ok(None)` when the peer answers 404.
@@ -84,6 +84,11 @@ impl PeerClient {
     /// PUTs `body` to `path` (idempotent, so retried); `Ok(None)` on 404.
     pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<Option<T>> {
         self.call(Method::PUT, path, Some(body), None, Retry::Safe).await
+    }
+
+    /// DELETEs `path` (idempotent, so retried); `Ok(None)` on 404.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        self.call(Method::DELETE, path, None::<&()>, None, Retry::Safe).await
     }
 
     /// Checks the peer's liveness endpoint, for readiness probes.
@@ -151,7 +156,9 @@ impl PeerClient {
         }
         let body = response.bytes().await.map_err(|e| unavailable(describe(&e, self.deadline)))?;
         if status.is_success() {
-            return serde_json::from_slice(&body).map(Some).map_err(|e| Error::Upstream {
+            // An empty success (204) decodes as JSON null, i.e. into `()` or `Option`.
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            return serde_json::from_slice(body).map(Some).map_err(|e| Error::Upstream {
                 dependency: self.peer.to_owned(),
                 status: status.as_u16(),
                 detail: format!("unexpected response body: {e}"),

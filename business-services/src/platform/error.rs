@@ -37,6 +37,12 @@ pub enum Error {
         /// Why not, and what would allow it.
         detail: String,
     },
+    /// A payment was declined: the customer can try another way to pay.
+    #[error("{detail}")]
+    PaymentDeclined {
+        /// Why, and what to do.
+        detail: String,
+    },
     /// The addressed resource does not exist.
     #[error("{resource} '{id}' was not found")]
     NotFound {
@@ -100,6 +106,7 @@ impl Error {
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::PaymentDeclined { .. } => StatusCode::PAYMENT_REQUIRED,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -118,6 +125,7 @@ impl Error {
             Error::Invalid { .. } => ("validation-failed", "A field has an invalid value"),
             Error::Unauthorized { .. } => ("unauthorized", "Authentication required"),
             Error::Forbidden { .. } => ("forbidden", "Not allowed"),
+            Error::PaymentDeclined { .. } => ("payment-declined", "The payment was declined"),
             Error::NotFound { .. } => ("not-found", "Not found"),
             Error::Conflict { .. } => ("conflict", "The request conflicts with the current state"),
             Error::Unavailable { .. } => ("dependency-unavailable", "A dependency is unavailable"),

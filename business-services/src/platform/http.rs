@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use super::client::PeerClient;
 use super::db::Db;
 use super::error::Error;
 use super::faults::{self, Faults};
@@ -43,6 +44,15 @@ impl ReadinessCheck {
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         ReadinessCheck { name, probe: Arc::new(move || Box::pin(probe())) }
+    }
+
+    /// The peer behind `client` answers its liveness probe.
+    pub fn peer(client: &PeerClient) -> Self {
+        let client = client.clone();
+        ReadinessCheck::new(client.peer(), move || {
+            let client = client.clone();
+            async move { client.healthz().await }
+        })
     }
 
     /// The system's own database answers.

@@ -46,10 +46,10 @@ pub fn decode_cursor(cursor: &str) -> Result<String, Error> {
 
 /// Builds a page from up to `limit + 1` rows fetched in key order: the extra row only tells
 /// that a next page exists.
-pub fn paginate<T>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> &str) -> Page<T> {
+pub fn paginate<T>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next_cursor = has_more.then(|| rows.last().map(|last| encode_cursor(key(last)))).flatten();
+    let next_cursor = has_more.then(|| rows.last().map(|last| encode_cursor(&key(last)))).flatten();
     Page { items: rows, next_cursor }
 }
 
@@ -66,10 +66,10 @@ mod tests {
 
     #[test]
     fn paginate_marks_only_non_final_pages() {
-        let page = paginate(vec!["a", "b", "c"], 2, |s| s);
+        let page = paginate(vec!["a", "b", "c"], 2, |s| s.to_string());
         assert_eq!(page.items, vec!["a", "b"]);
         assert_eq!(page.next_cursor.as_deref().map(decode_cursor).and_then(Result::ok).as_deref(), Some("b"));
-        let last = paginate(vec!["a", "b"], 2, |s| s);
+        let last = paginate(vec!["a", "b"], 2, |s| s.to_string());
         assert_eq!(last.next_cursor, None);
     }
 

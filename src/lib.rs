@@ -1,0 +1,5 @@
+//! The `boutique` application: its configuration and how it runs the business systems, as a
+//! library so the binary, the tests and the benchmarks start the store the same way.
+
+pub mod config;
+pub mod systems;
