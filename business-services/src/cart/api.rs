@@ -16,7 +16,7 @@ use crate::catalog::client::CatalogClient;
 use crate::catalog::domain::ProductId;
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
-use crate::platform::extract::ApiJson;
+use crate::platform::extract::{ApiJson, idempotency_key};
 
 /// What the cart routes need.
 #[derive(Debug, Clone)]
@@ -48,8 +48,6 @@ pub fn routes(state: CartState) -> Router {
 )]
 pub struct ApiDoc;
 
-const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-
 fn parse_cart_id(id: &str, field: &str) -> Result<CartId> {
     CartId::parse(id).map_err(|e| Error::invalid(field, e))
 }
@@ -78,18 +76,6 @@ impl CartState {
             }
         })
     }
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
-        .map(|key| Some(key.to_owned()))
-        .ok_or_else(|| Error::invalid("Idempotency-Key", "use 1 to 255 visible ASCII characters, e.g. a UUID"))
 }
 
 /// Gets a cart; a cart that never existed or was abandoned is empty.

@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use super::domain::{Category, Dimensions, Product, ProductFilter, ProductId, StockClass};
 use crate::money::{CurrencyCode, Money};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, like_pattern};
 use crate::platform::{Error, Result};
 
 /// A product picture as stored.
@@ -200,22 +200,5 @@ impl CatalogStore {
                 .fetch_optional(self.db.pool())
                 .await?;
         Ok(row.map(|(media_type, body)| Picture { media_type, body }))
-    }
-}
-
-/// A LIKE pattern matching `term` anywhere, with LIKE's wildcards in `term` taken literally.
-fn like_pattern(term: &str) -> String {
-    let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_wildcards_in_terms_are_literal() {
-        assert_eq!(like_pattern("oak"), "%oak%");
-        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
     }
 }

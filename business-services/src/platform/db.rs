@@ -149,6 +149,13 @@ fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A LIKE pattern matching `term` anywhere, with LIKE's wildcards in `term` taken literally
+/// (use it with `ESCAPE '\\'`).
+pub fn like_pattern(term: &str) -> String {
+    let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// The URL with its password replaced, fit for logs and error messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -172,6 +179,12 @@ mod tests {
         assert_eq!(redact("postgres://shop:s3cret@db/shop"), "postgres://shop:***@db/shop");
         assert_eq!(redact("postgres://shop@db/shop"), "postgres://shop@db/shop");
         assert_eq!(redact("sqlite://data/cart.db?mode=rwc"), "sqlite://data/cart.db?mode=rwc");
+    }
+
+    #[test]
+    fn like_wildcards_in_terms_are_literal() {
+        assert_eq!(like_pattern("oak"), "%oak%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
     }
 
     #[test]
