@@ -31,7 +31,7 @@ impl InventoryClient {
             .post(path, request, Some(&request.reference))
             .await
             .map_err(Error::peer_conflict)?
-            .ok_or_else(|| self.unserved(path))
+            .ok_or_else(|| self.peer.unserved(path))
     }
 
     /// Commits a held reservation: its units are sold. A released (or expired) reservation is
@@ -72,14 +72,5 @@ impl InventoryClient {
             let peer = peer.clone();
             async move { peer.healthz().await }
         })
-    }
-
-    fn unserved(&self, path: &str) -> Error {
-        Error::Upstream {
-            dependency: "inventory".into(),
-            status: 404,
-            detail: format!("{} does not serve POST {path}: check the inventory URL", self.peer.base_url()),
-            field: None,
-        }
     }
 }
