@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::catalog::domain::ProductId;
+use crate::platform::idempotency::check_reference;
 
 /// The most lines one reservation may hold.
 pub const MAX_LINES: usize = 50;
@@ -68,16 +69,6 @@ impl From<ReservationId> for String {
 impl fmt::Display for ReservationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// Checks a caller's reference (an order id, a purchase order, a stock-take): 1 to 128 visible
-/// ASCII characters.
-pub fn check_reference(reference: &str) -> Result<(), String> {
-    if (1..=128).contains(&reference.len()) && reference.bytes().all(|b| b.is_ascii_graphic()) {
-        Ok(())
-    } else {
-        Err("use 1 to 128 visible ASCII characters, e.g. the order id".to_owned())
     }
 }
 

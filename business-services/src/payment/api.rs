@@ -12,14 +12,14 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::domain::{
     Authorization, AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardBrand, CardDetails, DeclineCode, HANG,
-    Refund, Verdict, check_amount, check_reference, verdict,
+    Refund, Verdict, check_amount, verdict,
 };
 use super::store::{NewAuthorization, PaymentStore};
 use crate::money::Money;
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
-use crate::platform::idempotency::{self, Claim, Outcome, RequiredKey};
+use crate::platform::idempotency::{self, Claim, Outcome, RequiredKey, check_reference};
 use crate::platform::page::{self, Page};
 
 /// What the payment routes need.

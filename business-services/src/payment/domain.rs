@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::money::Money;
 use crate::platform::clock::to_millis;
+use crate::platform::idempotency::check_reference;
 
 /// The largest amount one authorization may be for, in minor units.
 pub const MAX_AMOUNT_MINOR: i64 = 99_999_999_999;
@@ -196,15 +197,6 @@ impl CardDetails {
             return Err(("card.cvv", format!("a {} security code has {digits} digits", number.brand().as_str())));
         }
         Ok(number)
-    }
-}
-
-/// Checks a caller's reference (e.g. the order id): 1 to 128 visible ASCII characters.
-pub fn check_reference(reference: &str) -> Result<(), String> {
-    if (1..=128).contains(&reference.len()) && reference.bytes().all(|b| b.is_ascii_graphic()) {
-        Ok(())
-    } else {
-        Err("use 1 to 128 visible ASCII characters, e.g. the order id".to_owned())
     }
 }
 

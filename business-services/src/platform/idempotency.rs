@@ -41,6 +41,21 @@ pub struct OptionalKey(pub Option<String>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequiredKey(pub String);
 
+/// 1 to `max` visible ASCII characters: what keys and references may hold.
+fn visible_ascii(text: &str, max: usize) -> bool {
+    (1..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Checks a caller's business reference (an order id, a delivery note): the key that makes a
+/// write idempotent or finds it again. 1 to 128 visible ASCII characters.
+pub fn check_reference(reference: &str) -> Result<(), String> {
+    if visible_ascii(reference, 128) {
+        Ok(())
+    } else {
+        Err("use 1 to 128 visible ASCII characters, e.g. the order id".to_owned())
+    }
+}
+
 fn key_from(parts: &Parts) -> Result<Option<String>> {
     let Some(value) = parts.headers.get(HEADER) else {
         return Ok(None);
@@ -48,7 +63,7 @@ fn key_from(parts: &Parts) -> Result<Option<String>> {
     value
         .to_str()
         .ok()
-        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|key| visible_ascii(key, 255))
         .map(|key| Some(key.to_owned()))
         .ok_or_else(|| Error::invalid(HEADER, "use 1 to 255 visible ASCII characters, e.g. a UUID"))
 }
