@@ -1,1 +1,140 @@
 //! Inventory: the stock ledger of standard items and reservations with a TTL.
+//!
+//! Oversized furniture is stocked by the furniture ERP, not here. Each product's stock is a
+//! ledger of movements (receipts, stock-take adjustments, sales) and the levels they add up to:
+//! units on hand and units reserved, changed in the same transaction as each movement, never
+//! negative and never reserving more than is on hand — also when checkouts race for the last unit.
+//!
+//! A checkout reserves the standard items of an order under its own reference (retrying with
+//! the same reference reserves once), then commits the reservation once payment is authorized,
+//! or releases it. A hold not committed within its TTL is released: by the sweeper, and by every
+//! write before it does anything else, so stock is never held past its time.
+
+pub mod api;
+pub mod client;
+pub mod domain;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use sqlx::migrate::Migrator;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+use crate::catalog::domain::StockClass;
+use crate::platform::clock::Clock;
+use crate::platform::db::Db;
+use crate::platform::faults::Faults;
+use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::{Error, Result, idempotency};
+use store::InventoryStore;
+
+/// The inventory service's schema migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/inventory");
+
+/// The inventory service's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Seconds between sweeps that release expired reservations.
+    pub sweep_interval_secs: u32,
+    /// Hours a stock movement's idempotency key is remembered.
+    pub idempotency_key_retention_hours: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { sweep_interval_secs: 30, idempotency_key_retention_hours: 24 }
+    }
+}
+
+impl Settings {
+    /// Checks the values; names the first bad key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if !(1..=3600).contains(&self.sweep_interval_secs) {
+            return Err(("sweep_interval_secs", "must be between 1 and 3600".into()));
+        }
+        if !(1..=24 * 30).contains(&self.idempotency_key_retention_hours) {
+            return Err(("idempotency_key_retention_hours", "must be between 1 and 720".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The inventory service: its routes and its sweeper of expired reservations.
+#[derive(Debug, Clone)]
+pub struct InventoryService {
+    state: api::InventoryState,
+    sweep_interval: Duration,
+    key_retention: time::Duration,
+}
+
+impl InventoryService {
+    /// The inventory service over its migrated `db`.
+    pub fn new(db: &Db, settings: &Settings, clock: Arc<dyn Clock>) -> Self {
+        InventoryService {
+            state: api::InventoryState { store: InventoryStore::new(db.clone()), clock },
+            sweep_interval: Duration::from_secs(settings.sweep_interval_secs.into()),
+            key_retention: time::Duration::hours(settings.idempotency_key_retention_hours.into()),
+        }
+    }
+
+    /// The HTTP service, with `faults` injected; `db` answers its readiness probe.
+    pub fn router(&self, db: &Db, faults: &Faults) -> Router {
+        let checks = vec![ReadinessCheck::database(db)];
+        http::service(api::routes(self.state.clone()), api::ApiDoc::openapi(), checks, faults)
+    }
+
+    /// Releases expired reservations and forgets old idempotency keys once; returns how many
+    /// reservations were released.
+    pub async fn sweep(&self) -> Result<u64> {
+        let now = self.state.clock.now();
+        let released = self.state.store.release_expired(now).await?;
+        idempotency::forget_before(self.state.store.db(), now - self.key_retention).await?;
+        Ok(released)
+    }
+
+    /// Sweeps at the configured interval until `shutdown`.
+    pub async fn run_sweeper(self, shutdown: CancellationToken) {
+        let mut ticks = tokio::time::interval(self.sweep_interval);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticks.tick() => match self.sweep().await {
+                    Ok(0) => {}
+                    Ok(reservations) => tracing::info!(reservations, "Released expired reservations."),
+                    Err(error) => tracing::warn!(%error, "Releasing expired reservations failed; will retry."),
+                },
+            }
+        }
+    }
+}
+
+/// Units of the demo catalog's standard products received into an empty store: 25 each, but
+/// one `marble-side-table` (to show the race for the last unit) and three `leather-chelsea-boots`.
+fn demo_units(product: &str) -> i64 {
+    match product {
+        "marble-side-table" => 1,
+        "leather-chelsea-boots" => 3,
+        _ => 25,
+    }
+}
+
+/// Receives opening stock of every standard product of the demo catalog into an empty store;
+/// returns how many products were stocked.
+pub async fn seed_demo_data(db: &Db, now: OffsetDateTime) -> Result<usize> {
+    let products = crate::catalog::seed::demo_products().map_err(|detail| Error::Internal { detail })?;
+    let units: Vec<_> = products
+        .into_iter()
+        .filter(|(product, _)| product.stock_class == StockClass::Standard)
+        .map(|(product, _)| {
+            let quantity = demo_units(product.id.as_str());
+            (product.id, quantity)
+        })
+        .collect();
+    InventoryStore::new(db.clone()).receive_opening_stock(&units, "demo-opening-stock", now).await
+}

@@ -64,6 +64,17 @@ impl PeerClient {
         self.peer
     }
 
+    /// The error for a 404 from `path`, a route the peer must serve: whatever answers at the
+    /// configured URL is not that system.
+    pub fn unserved(&self, path: &str) -> Error {
+        Error::Upstream {
+            dependency: self.peer.to_owned(),
+            status: 404,
+            detail: format!("{} does not serve {path}: check the {} URL", self.base_url, self.peer),
+            field: None,
+        }
+    }
+
     /// GETs `path` as JSON; `Ok(None)` when the peer answers 404.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
         self.call(Method::GET, path, None::<&()>, None, Retry::Safe).await

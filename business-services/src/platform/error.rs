@@ -99,6 +99,15 @@ impl Error {
         Error::NotFound { resource, id: id.into() }
     }
 
+    /// A peer's 409 as this system's own [`Error::Conflict`], keeping its detail: for callers to
+    /// whom the peer's conflict is a business outcome (out of stock, capture declined).
+    pub fn peer_conflict(self) -> Self {
+        match self {
+            Error::Upstream { status: 409, detail, .. } => Error::Conflict { detail },
+            other => other,
+        }
+    }
+
     /// The HTTP status this error maps to.
     pub fn status(&self) -> StatusCode {
         match self {

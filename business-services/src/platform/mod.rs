@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod http;
+pub mod idempotency;
 pub mod page;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,0 +1,76 @@
+//! The typed client other systems (checkout) use to hold, commit and release stock.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::domain::{Reservation, ReservationId, ReserveRequest, Stock};
+use crate::catalog::domain::ProductId;
+use crate::platform::client::PeerClient;
+use crate::platform::http::ReadinessCheck;
+use crate::platform::{Error, Result};
+
+/// Calls the inventory service. Every write it makes is idempotent, so every call is retried
+/// after transient failures.
+#[derive(Debug, Clone)]
+pub struct InventoryClient {
+    peer: PeerClient,
+}
+
+impl InventoryClient {
+    /// A client of inventory at `base_url`, giving each call `deadline`.
+    pub fn new(base_url: &str, deadline: Duration) -> Self {
+        InventoryClient { peer: PeerClient::new("inventory", base_url, deadline) }
+    }
+
+    /// Holds stock. Retried safely: inventory reserves once per reference. Too few units is
+    /// [`Error::Conflict`] naming the short products and what is available.
+    pub async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation> {
+        let path = "/v1/reservations";
+        self.peer
+            .post(path, request, Some(&request.reference))
+            .await
+            .map_err(Error::peer_conflict)?
+            .ok_or_else(|| self.peer.unserved(path))
+    }
+
+    /// Commits a held reservation: its units are sold. A released (or expired) reservation is
+    /// [`Error::Conflict`].
+    pub async fn commit(&self, id: &ReservationId) -> Result<Reservation> {
+        self.finish(id, "commit").await
+    }
+
+    /// Releases a held reservation. A committed reservation is [`Error::Conflict`].
+    pub async fn release(&self, id: &ReservationId) -> Result<Reservation> {
+        self.finish(id, "release").await
+    }
+
+    async fn finish(&self, id: &ReservationId, action: &str) -> Result<Reservation> {
+        // Both are idempotent on the reservation: the key only tells the client to retry.
+        let key = format!("{action}-{id}");
+        self.peer
+            .post(&format!("/v1/reservations/{id}/{action}"), &json!({}), Some(&key))
+            .await
+            .map_err(Error::peer_conflict)?
+            .ok_or_else(|| Error::not_found("reservation", id.as_str()))
+    }
+
+    /// One reservation; `None` when inventory has no such reservation.
+    pub async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>> {
+        self.peer.get(&format!("/v1/reservations/{id}")).await
+    }
+
+    /// The stock of one product; `None` when inventory does not stock it.
+    pub async fn stock(&self, product: &ProductId) -> Result<Option<Stock>> {
+        self.peer.get(&format!("/v1/stock/{product}")).await
+    }
+
+    /// A readiness check that inventory answers.
+    pub fn readiness(&self) -> ReadinessCheck {
+        let peer = self.peer.clone();
+        ReadinessCheck::new("inventory", move || {
+            let peer = peer.clone();
+            async move { peer.healthz().await }
+        })
+    }
+}
