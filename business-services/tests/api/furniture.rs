@@ -393,6 +393,8 @@ async fn reservations_need_a_live_quote_and_one_of_its_slots() {
 async fn slot_availability_lists_the_calendar() {
     on_each_backend(|backend| async move {
         let app = FurnitureApp::start(backend).await;
+        let openapi = app.get("/openapi.json").await;
+        assert_eq!(openapi["paths"].as_object().unwrap().len(), 7, "every route is documented");
         let slots = app.get("/v1/slots").await;
         let ids: Vec<&str> = slots["slots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
         assert_eq!((ids.len(), ids[0], ids[23]), (24, "2030-01-08-am", "2030-01-21-pm"));
