@@ -1,0 +1,51 @@
+//! The typed client checkout uses to score orders, signing every request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::domain::{Assessment, AssessmentId, AssessmentRequest};
+use super::signing::HmacSigner;
+use crate::platform::client::PeerClient;
+use crate::platform::clock::SystemClock;
+use crate::platform::http::ReadinessCheck;
+use crate::platform::{Error, Result};
+
+/// Calls the fraud engine across the interconnect.
+#[derive(Debug, Clone)]
+pub struct FraudClient {
+    peer: PeerClient,
+}
+
+impl FraudClient {
+    /// A client of the engine at `base_url`, giving each call `deadline` and signing every
+    /// request as `key_id` with `secret`.
+    pub fn new(base_url: &str, deadline: Duration, key_id: &str, secret: &str) -> Self {
+        let signer = HmacSigner::new(key_id, secret, Arc::new(SystemClock));
+        FraudClient { peer: PeerClient::new("fraud", base_url, deadline).with_signer(Arc::new(signer)) }
+    }
+
+    /// Scores an order. Retried safely: the same reference answers the same assessment.
+    pub async fn assess(&self, request: &AssessmentRequest) -> Result<Assessment> {
+        let path = "/v1/assessments";
+        self.peer.post(path, request, Some(&request.reference)).await?.ok_or_else(|| Error::Upstream {
+            dependency: "fraud".into(),
+            status: 404,
+            detail: format!("POST {path} was not found: check the fraud engine's URL"),
+            field: None,
+        })
+    }
+
+    /// The assessment `id`; `None` when the engine has none.
+    pub async fn assessment(&self, id: &AssessmentId) -> Result<Option<Assessment>> {
+        self.peer.get(&format!("/v1/assessments/{id}")).await
+    }
+
+    /// A readiness check that the engine answers.
+    pub fn readiness(&self) -> ReadinessCheck {
+        let peer = self.peer.clone();
+        ReadinessCheck::new("fraud", move || {
+            let peer = peer.clone();
+            async move { peer.healthz().await }
+        })
+    }
+}

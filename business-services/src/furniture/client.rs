@@ -1,0 +1,85 @@
+//! The typed client checkout uses to quote freight and reserve delivery slots.
+
+use std::time::Duration;
+
+use super::domain::{Quote, QuoteId, QuoteRequest, SlotReservation, SlotReservationId, SlotReservationRequest};
+use crate::platform::client::PeerClient;
+use crate::platform::http::ReadinessCheck;
+use crate::platform::{Error, Result};
+
+/// Calls the furniture logistics ERP.
+#[derive(Debug, Clone)]
+pub struct FurnitureClient {
+    peer: PeerClient,
+}
+
+impl FurnitureClient {
+    /// A client of the ERP at `base_url`, giving each call `deadline`.
+    pub fn new(base_url: &str, deadline: Duration) -> Self {
+        FurnitureClient { peer: PeerClient::new("furniture", base_url, deadline) }
+    }
+
+    /// Quotes freight for `request`. Retried safely: every attempt carries the same
+    /// idempotency key, so retries answer the same quote.
+    pub async fn quote(&self, request: &QuoteRequest) -> Result<Quote> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let path = "/v1/freight-quotes";
+        self.peer.post(path, request, Some(&key)).await?.ok_or_else(|| missing_route(path))
+    }
+
+    /// Holds a place in `slot_id` of the quote `quote_id` under the caller's `reference`.
+    /// Retried safely: the same reference answers the same reservation.
+    pub async fn reserve_slot(&self, quote_id: &QuoteId, slot_id: &str, reference: &str) -> Result<SlotReservation> {
+        let request = SlotReservationRequest {
+            quote_id: quote_id.clone(),
+            slot_id: slot_id.to_owned(),
+            reference: reference.to_owned(),
+        };
+        let path = "/v1/slot-reservations";
+        self.peer.post(path, &request, Some(reference)).await?.ok_or_else(|| missing_route(path))
+    }
+
+    /// Confirms the reservation `id`; confirming again changes nothing, so it is retried.
+    pub async fn confirm(&self, id: &SlotReservationId) -> Result<SlotReservation> {
+        self.change(id, "confirm").await
+    }
+
+    /// Cancels the reservation `id` and frees its place; cancelling again changes nothing,
+    /// so it is retried.
+    pub async fn cancel(&self, id: &SlotReservationId) -> Result<SlotReservation> {
+        self.change(id, "cancel").await
+    }
+
+    async fn change(&self, id: &SlotReservationId, action: &str) -> Result<SlotReservation> {
+        let key = format!("{action}-{id}");
+        let path = format!("/v1/slot-reservations/{id}/{action}");
+        self.peer
+            .post(&path, &serde_json::json!({}), Some(&key))
+            .await?
+            .ok_or_else(|| Error::not_found("slot reservation", id.as_str()))
+    }
+
+    /// The reservation `id`; `None` when the ERP has none.
+    pub async fn reservation(&self, id: &SlotReservationId) -> Result<Option<SlotReservation>> {
+        self.peer.get(&format!("/v1/slot-reservations/{id}")).await
+    }
+
+    /// A readiness check that the ERP answers.
+    pub fn readiness(&self) -> ReadinessCheck {
+        let peer = self.peer.clone();
+        ReadinessCheck::new("furniture", move || {
+            let peer = peer.clone();
+            async move { peer.healthz().await }
+        })
+    }
+}
+
+/// A 404 from a collection route: the ERP is not where the client was told it is.
+fn missing_route(path: &str) -> Error {
+    Error::Upstream {
+        dependency: "furniture".into(),
+        status: 404,
+        detail: format!("POST {path} was not found: check the furniture URL"),
+        field: None,
+    }
+}
