@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
-use business_services::cart;
 use business_services::platform::Error;
 use business_services::platform::db::{Db, redact};
-use business_services::platform::faults::{FaultSettings, Faults};
+use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
+use business_services::{cart, checkout, fraud, furniture, inventory};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,14 @@ pub struct Config {
     pub faults: BTreeMap<String, FaultSettings>,
     /// Cart settings.
     pub cart: cart::Settings,
+    /// Inventory settings.
+    pub inventory: inventory::Settings,
+    /// Furniture ERP settings.
+    pub furniture: furniture::Settings,
+    /// Fraud engine settings.
+    pub fraud: fraud::Settings,
+    /// Checkout settings.
+    pub checkout: checkout::Settings,
 }
 
 /// Where one system runs and keeps its data. Every field is optional.
@@ -55,8 +63,16 @@ impl Default for Config {
             demo_data: true,
             systems: BTreeMap::new(),
             admin_token: None,
-            faults: BTreeMap::new(),
+            // The legacy ERP is slow by nature; raise or lower it here or at run time.
+            faults: BTreeMap::from([(
+                System::Furniture.name().to_owned(),
+                FaultSettings { rules: vec![FaultRule { latency_ms: 120, ..FaultRule::default() }] },
+            )]),
             cart: cart::Settings::default(),
+            inventory: inventory::Settings::default(),
+            furniture: furniture::Settings::default(),
+            fraud: fraud::Settings::default(),
+            checkout: checkout::Settings::default(),
         }
     }
 }
@@ -167,7 +183,14 @@ impl Config {
         if self.admin_token.as_ref().is_some_and(|token| token.len() < 16) {
             return Err(ConfigError::new("admin_token", "must be at least 16 characters"));
         }
-        self.cart.validate().map_err(|(field, message)| ConfigError::new(format!("cart.{field}"), message))
+        let section = |name: &str, checked: Result<(), (&'static str, String)>| {
+            checked.map_err(|(field, message)| ConfigError::new(format!("{name}.{field}"), message))
+        };
+        section("cart", self.cart.validate())?;
+        section("inventory", self.inventory.validate())?;
+        section("furniture", self.furniture.validate())?;
+        section("fraud", self.fraud.validate())?;
+        section("checkout", self.checkout.validate())
     }
 
     /// The deployment settings of `system`.

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use business_services::cart::CartService;
+use business_services::checkout::{CheckoutService, PeerUrls};
+use business_services::inventory::InventoryService;
 use business_services::platform::clock::{Clock, SystemClock};
 use business_services::platform::db::Db;
 use business_services::platform::http::serve;
-use business_services::{cart, catalog, currency};
+use business_services::{cart, catalog, checkout, crm, currency, fraud, furniture, inventory, payment};
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -29,11 +31,33 @@ pub enum System {
     Currency,
     /// Shopping carts.
     Cart,
+    /// Stock ledger and reservations.
+    Inventory,
+    /// Customers, loyalty, notes and tickets.
+    Crm,
+    /// The card payment gateway.
+    Payment,
+    /// The furniture logistics ERP.
+    Furniture,
+    /// The fraud engine.
+    Fraud,
+    /// The order saga.
+    Checkout,
 }
 
 impl System {
     /// Every system, in start order: a system starts after the peers it calls.
-    pub const ALL: &'static [System] = &[System::Catalog, System::Currency, System::Cart];
+    pub const ALL: &'static [System] = &[
+        System::Catalog,
+        System::Currency,
+        System::Cart,
+        System::Inventory,
+        System::Crm,
+        System::Payment,
+        System::Furniture,
+        System::Fraud,
+        System::Checkout,
+    ];
 
     /// The name used on the command line, in configuration and as the PostgreSQL schema.
     pub fn name(self) -> &'static str {
@@ -41,16 +65,19 @@ impl System {
             System::Catalog => "catalog",
             System::Currency => "currency",
             System::Cart => "cart",
+            System::Inventory => "inventory",
+            System::Crm => "crm",
+            System::Payment => "payment",
+            System::Furniture => "furniture",
+            System::Fraud => "fraud",
+            System::Checkout => "checkout",
         }
     }
 
-    /// The port it listens on unless configured otherwise.
+    /// The port it listens on unless configured otherwise: 8081 on, in start order.
     pub fn default_port(self) -> u16 {
-        match self {
-            System::Catalog => 8081,
-            System::Currency => 8082,
-            System::Cart => 8083,
-        }
+        let index = System::ALL.iter().position(|system| *system == self).unwrap_or_default();
+        8081 + u16::try_from(index).unwrap_or_default()
     }
 
     /// The system called `name`.
@@ -68,6 +95,12 @@ impl System {
             System::Catalog => &catalog::MIGRATOR,
             System::Currency => &currency::MIGRATOR,
             System::Cart => &cart::MIGRATOR,
+            System::Inventory => &inventory::MIGRATOR,
+            System::Crm => &crm::MIGRATOR,
+            System::Payment => &payment::MIGRATOR,
+            System::Furniture => &furniture::MIGRATOR,
+            System::Fraud => &fraud::MIGRATOR,
+            System::Checkout => &checkout::MIGRATOR,
         }
     }
 }
@@ -91,6 +124,9 @@ pub async fn open_stores(config: &Config, systems: &[System]) -> anyhow::Result<
     }
     Ok(stores)
 }
+
+/// Background work of a system (sweepers, recovery), run until shutdown.
+type BoxedTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Systems running in this process, and the tasks serving them.
 pub struct Running {
@@ -119,6 +155,16 @@ impl Running {
 /// Starts `systems`: opens their stores, seeds demo data if configured, binds their ports,
 /// and serves them until `shutdown` is cancelled.
 pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationToken) -> anyhow::Result<Running> {
+    if systems.contains(&System::Fraud)
+        && systems.contains(&System::Checkout)
+        && config.fraud.callers.get(&config.checkout.fraud_key_id) != Some(&config.checkout.fraud_secret)
+    {
+        anyhow::bail!(
+            "configuration key `checkout.fraud_secret`: the fraud engine must know the checkout's signing key: \
+             set fraud.callers.{} to the same secret",
+            config.checkout.fraud_key_id
+        );
+    }
     let stores = open_stores(config, systems).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if config.demo_data {
@@ -141,7 +187,13 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
     let peer_url = |peer: System| peer_url(config, &local, peer);
 
     let mut tasks = JoinSet::new();
-    let mut addresses = Vec::new();
+    let mut background = |task: BoxedTask| {
+        tasks.spawn(async move {
+            task.await;
+            Ok(())
+        });
+    };
+    let mut routers = Vec::new();
     for (system, listener) in listeners {
         let db = &stores[&system];
         let faults = config.faults(system);
@@ -150,14 +202,38 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
             System::Currency => currency::service(db, &faults),
             System::Cart => {
                 let service = CartService::new(db, &peer_url(System::Catalog), &config.cart, clock.clone());
-                let sweeper = service.clone().run_sweeper(shutdown.clone());
-                tasks.spawn(async move {
-                    sweeper.await;
-                    Ok(())
-                });
+                background(Box::pin(service.clone().run_sweeper(shutdown.clone())));
+                service.router(db, &faults)
+            }
+            System::Inventory => {
+                let service = InventoryService::new(db, &config.inventory, clock.clone());
+                background(Box::pin(service.clone().run_sweeper(shutdown.clone())));
+                service.router(db, &faults)
+            }
+            System::Crm => crm::service(db, &faults, clock.clone()),
+            System::Payment => payment::service(db, &faults, clock.clone()),
+            System::Furniture => furniture::service(db, &faults, &config.furniture, clock.clone()),
+            System::Fraud => fraud::service(db, &faults, &config.fraud, clock.clone()),
+            System::Checkout => {
+                let urls = PeerUrls {
+                    cart: peer_url(System::Cart),
+                    catalog: peer_url(System::Catalog),
+                    currency: peer_url(System::Currency),
+                    inventory: peer_url(System::Inventory),
+                    crm: peer_url(System::Crm),
+                    payment: peer_url(System::Payment),
+                    furniture: peer_url(System::Furniture),
+                    fraud: peer_url(System::Fraud),
+                };
+                let service = CheckoutService::new(db, &urls, &config.checkout, clock.clone());
+                background(Box::pin(service.clone().run_recovery(shutdown.clone())));
                 service.router(db, &faults)
             }
         };
+        routers.push((system, listener, router));
+    }
+    let mut addresses = Vec::new();
+    for (system, listener, router) in routers {
         addresses.push((system, local[&system]));
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
@@ -187,7 +263,9 @@ async fn seed(stores: &BTreeMap<System, Db>, now: time::OffsetDateTime) -> anyho
         let added = match system {
             System::Catalog => catalog::seed_demo_data(db).await,
             System::Currency => currency::seed_demo_data(db, now).await,
-            System::Cart => Ok(0),
+            System::Inventory => inventory::seed_demo_data(db, now).await,
+            System::Crm => crm::seed_demo_data(db, now).await,
+            System::Cart | System::Payment | System::Furniture | System::Fraud | System::Checkout => Ok(0),
         }
         .with_context(|| format!("{system}: loading demo data failed"))?;
         if added > 0 {

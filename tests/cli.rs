@@ -25,7 +25,7 @@ fn boutique(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_boutique"));
     command.current_dir(cwd).args(args);
     for (key, _) in std::env::vars() {
-        let system_key = ["CATALOG_", "CURRENCY_", "CART_"].iter().any(|prefix| key.starts_with(prefix));
+        let system_key = SYSTEMS.iter().any(|system| key.starts_with(&format!("{}_", system.to_uppercase())));
         if key.starts_with("BOUTIQUE_") || system_key {
             command.env_remove(key);
         }
@@ -83,7 +83,17 @@ impl Drop for Boutique {
     }
 }
 
-const ALL_PORTS_FREE: [(&str, &str); 3] = [("CATALOG_PORT", "0"), ("CURRENCY_PORT", "0"), ("CART_PORT", "0")];
+const SYSTEMS: [&str; 9] =
+    ["cart", "catalog", "checkout", "crm", "currency", "fraud", "furniture", "inventory", "payment"];
+
+/// `<SYSTEM>_<suffix>=value` for every system.
+fn every_system(suffix: &str, value: &str) -> Vec<(String, String)> {
+    SYSTEMS.iter().map(|system| (format!("{}_{suffix}", system.to_uppercase()), value.to_owned())).collect()
+}
+
+fn as_env(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect()
+}
 
 async fn add_to_cart(cart_url: &str, cart: &str, product: &str, quantity: u32) -> Value {
     let response = reqwest::Client::new()
@@ -94,6 +104,25 @@ async fn add_to_cart(cart_url: &str, cart: &str, product: &str, quantity: u32) -
         .expect("cart answers");
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("cart JSON")
+}
+
+/// Checks out a cart as a guest through the checkout service; returns the receipt.
+async fn place_order(checkout_url: &str, cart: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{checkout_url}/v1/checkout"))
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({
+            "cart_id": cart,
+            "email": "ana@example.com",
+            "currency": "EUR",
+            "shipping_address": {"name": "Ana", "line1": "1 Market St", "city": "San Francisco", "postal_code": "94105", "country": "US"},
+            "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2035, "cvv": "123"},
+        }))
+        .send()
+        .await
+        .expect("checkout answers");
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap_or_default());
+    response.json().await.expect("receipt JSON")
 }
 
 async fn get_json(url: String) -> Value {
@@ -143,30 +172,32 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PostgresDatabase::create().await),
         };
-        let database_url = database.as_ref().map(PostgresDatabase::url).unwrap_or_default();
-        let mut env = ALL_PORTS_FREE.to_vec();
-        if database.is_some() {
-            env.extend([
-                ("CATALOG_DATABASE_URL", database_url.as_str()),
-                ("CURRENCY_DATABASE_URL", database_url.as_str()),
-                ("CART_DATABASE_URL", database_url.as_str()),
-            ]);
+        let mut pairs = every_system("PORT", "0");
+        if let Some(database) = &database {
+            pairs.extend(every_system("DATABASE_URL", &database.url()));
         }
+        let env = as_env(&pairs);
         let args = ["up", "--data-dir", &data_dir_arg];
 
         let first = Boutique::start(workdir.path(), &args, &env);
-        assert_eq!(first.urls.keys().collect::<Vec<_>>(), ["cart", "catalog", "currency"]);
+        assert_eq!(first.urls.keys().collect::<Vec<_>>(), SYSTEMS);
         let products = get_json(format!("{}/v1/products?limit=100", first.url("catalog"))).await;
         assert_eq!(products["items"].as_array().map(Vec::len), Some(36), "demo catalog seeded");
         let conversion =
             get_json(format!("{}/v1/conversions?from=USD&to=EUR&minor_units=1999", first.url("currency"))).await;
         assert_eq!(conversion["to"]["minor_units"], 1845);
         add_to_cart(first.url("cart"), "session-restart", "walnut-dining-table", 1).await;
+        add_to_cart(first.url("cart"), "session-order", "brass-table-lamp", 1).await;
+        let order = place_order(first.url("checkout"), "session-order").await;
+        assert_eq!(order["status"], "confirmed");
         first.stop();
 
         let second = Boutique::start(workdir.path(), &args, &env);
         let cart = get_json(format!("{}/v1/carts/session-restart", second.url("cart"))).await;
         assert_eq!(cart["items"], json!([{"product_id": "walnut-dining-table", "quantity": 1}]), "the cart survived");
+        let kept =
+            get_json(format!("{}/v1/orders/{}", second.url("checkout"), order["order_id"].as_str().unwrap())).await;
+        assert_eq!(kept, order, "the order survived");
         let products = get_json(format!("{}/v1/products?limit=100", second.url("catalog"))).await;
         assert_eq!(products["items"].as_array().map(Vec::len), Some(36), "seeded once, not twice");
         second.stop();
@@ -213,7 +244,7 @@ fn configuration_errors_name_the_key_and_exit_non_zero() {
         (&["migrate"], &[("CART_DATABASE_URL", "mysql://x")], &["systems.cart.database_url", "sqlite://"]),
         (&["migrate"], &[("BOUTIQUE_HOST", "not-an-address")], &["host", "BOUTIQUE_HOST"]),
         (&["migrate"], &[("BOUTIQUE_CART__ABANDONED_AFTER_HOURS", "0")], &["cart.abandoned_after_hours"]),
-        (&["serve", "warehouse"], &[], &["no system 'warehouse'", "catalog, currency, cart"]),
+        (&["serve", "warehouse"], &[], &["no system 'warehouse'", "catalog, currency, cart, inventory"]),
     ];
     for (args, env, expected) in cases {
         let output = boutique(workdir.path(), args, env).output().expect("run boutique");
@@ -236,7 +267,7 @@ fn migrate_creates_the_stores_and_reports_each() {
     let output = boutique(workdir.path(), &["migrate", "--data-dir", "here"], &[]).output().expect("run boutique");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for system in ["catalog", "currency", "cart"] {
+    for system in SYSTEMS {
         assert!(stdout.contains(&format!("{system:<10} migrated")), "{stdout}");
         assert!(workdir.path().join("here").join(format!("{system}.db")).is_file());
     }

@@ -1,1 +1,128 @@
-//! Checkout: the order saga across cart, catalog, currency, inventory, CRM, payment, furniture and fraud.
+//! Checkout: the order saga across cart, catalog, currency, inventory, CRM, payment, the
+//! furniture ERP and the fraud engine. One saga per `Idempotency-Key`; the order and its
+//! `orders` event are written in one transaction; interrupted sagas are finished or
+//! compensated by recovery.
+
+pub mod api;
+pub mod domain;
+pub mod saga;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use sqlx::migrate::Migrator;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+use crate::cart::client::CartClient;
+use crate::catalog::client::CatalogClient;
+use crate::crm::client::CrmClient;
+use crate::currency::client::CurrencyClient;
+use crate::fraud::client::FraudClient;
+use crate::furniture::client::FurnitureClient;
+use crate::inventory::client::InventoryClient;
+use crate::payment::client::PaymentClient;
+use crate::platform::clock::Clock;
+use crate::platform::db::Db;
+use crate::platform::faults::Faults;
+use crate::platform::http::{self, ReadinessCheck};
+pub use saga::Settings;
+use saga::{Checkout, Peers};
+use store::CheckoutStore;
+
+/// The checkout's schema migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/checkout");
+
+/// How often unfinished sagas are looked for.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Where the checkout finds the systems it calls.
+#[derive(Debug, Clone)]
+pub struct PeerUrls {
+    /// The cart service.
+    pub cart: String,
+    /// The catalog.
+    pub catalog: String,
+    /// The currency service.
+    pub currency: String,
+    /// Inventory.
+    pub inventory: String,
+    /// The CRM.
+    pub crm: String,
+    /// The payment gateway.
+    pub payment: String,
+    /// The furniture ERP.
+    pub furniture: String,
+    /// The fraud engine.
+    pub fraud: String,
+}
+
+/// The checkout service: its routes and its recovery loop.
+#[derive(Debug, Clone)]
+pub struct CheckoutService {
+    checkout: Checkout,
+    peers: Peers,
+}
+
+impl CheckoutService {
+    /// The checkout over its migrated `db`, calling the systems at `urls`.
+    pub fn new(db: &Db, urls: &PeerUrls, settings: &Settings, clock: Arc<dyn Clock>) -> Self {
+        let ms = |ms: u32| Duration::from_millis(ms.into());
+        let peer = ms(settings.peer_deadline_ms);
+        let peers = Peers {
+            cart: CartClient::new(&urls.cart, peer),
+            catalog: CatalogClient::new(&urls.catalog, peer),
+            currency: CurrencyClient::new(&urls.currency, peer),
+            inventory: InventoryClient::new(&urls.inventory, peer),
+            crm: CrmClient::new(&urls.crm, peer),
+            payment: PaymentClient::new(&urls.payment, ms(settings.payment_deadline_ms)),
+            furniture: FurnitureClient::new(&urls.furniture, ms(settings.freight_deadline_ms)),
+            fraud: FraudClient::new(&urls.fraud, peer, &settings.fraud_key_id, &settings.fraud_secret),
+        };
+        let checkout = Checkout::new(peers.clone(), CheckoutStore::new(db.clone()), clock, settings.clone());
+        CheckoutService { checkout, peers }
+    }
+
+    /// The same service with the crash hook of [`Checkout::crash_after`], for tests.
+    pub fn crash_after(self, state: domain::SagaState) -> Self {
+        CheckoutService { checkout: self.checkout.crash_after(state), ..self }
+    }
+
+    /// The saga runner.
+    pub fn checkout(&self) -> &Checkout {
+        &self.checkout
+    }
+
+    /// The HTTP service, with `faults` injected; ready when its store and every peer answer.
+    pub fn router(&self, db: &Db, faults: &Faults) -> Router {
+        let checks = vec![
+            ReadinessCheck::database(db),
+            self.peers.cart.readiness(),
+            self.peers.catalog.readiness(),
+            self.peers.currency.readiness(),
+            self.peers.inventory.readiness(),
+            self.peers.crm.readiness(),
+            self.peers.payment.readiness(),
+            self.peers.furniture.readiness(),
+            self.peers.fraud.readiness(),
+        ];
+        http::service(api::routes(self.checkout.clone()), api::ApiDoc::openapi(), checks, faults)
+    }
+
+    /// Recovers interrupted sagas now and then every few seconds until `shutdown`.
+    pub async fn run_recovery(self, shutdown: CancellationToken) {
+        let mut ticks = tokio::time::interval(RECOVERY_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticks.tick() => match self.checkout.recover().await {
+                    Ok(0) => {}
+                    Ok(settled) => tracing::info!(settled, "Recovered interrupted checkouts."),
+                    Err(error) => tracing::warn!(%error, "Looking for interrupted checkouts failed; will retry."),
+                },
+            }
+        }
+    }
+}

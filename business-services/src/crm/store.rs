@@ -79,7 +79,7 @@ fn newest_first<T>(rows: Vec<T>, limit: u32, position: impl Fn(&T) -> (OffsetDat
             (format!("{}/{id}", to_millis(at)), row)
         })
         .collect();
-    let page = page::paginate(keyed, limit, |(key, _)| key);
+    let page = page::paginate(keyed, limit, |(key, _)| key.clone());
     Page { items: page.items.into_iter().map(|(_, row)| row).collect(), next_cursor: page.next_cursor }
 }
 

@@ -1,12 +1,14 @@
 //! Exchange rates and exact conversion between currencies.
 
+use serde::{Deserialize, Serialize};
+
 use crate::money::{CurrencyCode, Money, Rounding, divide};
 
 /// Billionths in one unit: rates carry nine decimal places.
 const NANOS: i128 = 1_000_000_000;
 
 /// How many units of a currency one euro buys, exactly, in billionths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rate {
     /// The currency priced.
     pub currency: CurrencyCode,

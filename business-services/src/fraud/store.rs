@@ -225,7 +225,7 @@ impl FraudStore {
             .fetch_all(self.db.pool())
             .await?;
         let keyed = rows.into_iter().map(ReviewRow::into_review).collect::<Result<Vec<_>>>()?;
-        let page = page::paginate(keyed, limit, |(key, _)| key.as_str());
+        let page = page::paginate(keyed, limit, |(key, _)| key.clone());
         Ok(Page { items: page.items.into_iter().map(|(_, review)| review).collect(), next_cursor: page.next_cursor })
     }
 

@@ -95,7 +95,7 @@ async fn list_stock(
             .map(|cursor| page::decode_cursor(&cursor).and_then(|key| parse_product_id(&key, "cursor")))
             .transpose()?;
         let rows = state.store.list(after.as_ref(), limit + 1).await?;
-        return Ok(Json(page::paginate(rows, limit, |stock| stock.product_id.as_str())));
+        return Ok(Json(page::paginate(rows, limit, |stock| stock.product_id.to_string())));
     };
     if query.limit.is_some() || query.cursor.is_some() {
         let field = if query.limit.is_some() { "limit" } else { "cursor" };

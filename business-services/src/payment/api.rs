@@ -153,7 +153,7 @@ async fn list_authorizations(
         })
         .transpose()?;
     let rows = state.store.by_reference(&query.reference, after.as_ref(), limit + 1).await?;
-    Ok(Json(page::paginate(rows, limit, |authorization| authorization.id.as_str())))
+    Ok(Json(page::paginate(rows, limit, |authorization| authorization.id.to_string())))
 }
 
 /// Gets an authorization.

@@ -180,6 +180,13 @@ impl PeerClient {
             Ok(problem) => (problem.detail, problem.field),
             Err(_) => (String::from_utf8_lossy(&body).chars().take(200).collect(), None),
         };
+        // Overloaded or unavailable: a transient state of the peer, not an answer.
+        if matches!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
+        ) {
+            return Err(unavailable(detail));
+        }
         Err(Error::Upstream { dependency: self.peer.to_owned(), status: status.as_u16(), detail, field })
     }
 }

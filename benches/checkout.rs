@@ -1,0 +1,227 @@
+//! Checkout latency and throughput, run with `scripts/cargo bench --bench checkout`.
+//!
+//! Starts the whole store in this process on SQLite (as `boutique up` does), gives every
+//! system the checkout calls the same added latency L through fault injection, and measures
+//! checkout latency percentiles for several L, then checkout throughput beside the raw rate of
+//! single-row durable commits on the same disk: each order needs durable commits, so that
+//! rate is the ceiling. Sizes: `BENCH_ORDERS` (default 200), `BENCH_CONCURRENCY` (default 8).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use boutique::config::{Config, Deployment};
+use boutique::systems::{self, System};
+use business_services::platform::db::Db;
+use business_services::platform::faults::{FaultRule, FaultSettings};
+use business_services::platform::testing::approved_card_number;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// The systems a checkout calls, each of which gets the added latency.
+const DOWNSTREAM: [System; 8] = [
+    System::Cart,
+    System::Catalog,
+    System::Currency,
+    System::Inventory,
+    System::Crm,
+    System::Payment,
+    System::Furniture,
+    System::Fraud,
+];
+
+/// The product every benchmark order buys (a parcel item; stock is topped up first).
+const PRODUCT: &str = "organic-cotton-pocket-tee";
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+}
+
+struct Shop {
+    urls: BTreeMap<System, String>,
+    shutdown: CancellationToken,
+    running: systems::Running,
+    _data: tempfile::TempDir,
+}
+
+impl Shop {
+    async fn start(latency_ms: u32) -> Shop {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
+        for system in System::ALL {
+            config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
+        }
+        if latency_ms > 0 {
+            for system in DOWNSTREAM {
+                let rule = FaultRule { latency_ms, ..FaultRule::default() };
+                config.faults.insert(system.name().into(), FaultSettings { rules: vec![rule] });
+            }
+        }
+        let shutdown = CancellationToken::new();
+        let running = systems::start(&config, System::ALL, &shutdown).await.expect("the store starts");
+        let urls = running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
+        Shop { urls, shutdown, running, _data: data }
+    }
+
+    fn url(&self, system: System, path: &str) -> String {
+        format!("{}{path}", self.urls[&system])
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.running.finish().await.expect("clean shutdown");
+    }
+}
+
+/// Prepares one order (a customer and a cart), untimed, and returns the checkout body.
+async fn prepare(http: &reqwest::Client, shop: &Shop, n: usize) -> Value {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let email = format!("bench-{tag}@example.com");
+    let customer: Value = http
+        .post(shop.url(System::Crm, "/v1/customers"))
+        .json(&json!({"email": email, "name": format!("Bench Customer {n}")}))
+        .send()
+        .await
+        .expect("crm answers")
+        .json()
+        .await
+        .expect("customer JSON");
+    let cart = format!("bench-{tag}");
+    let added = http
+        .post(shop.url(System::Cart, &format!("/v1/carts/{cart}/items")))
+        .json(&json!({"product_id": PRODUCT, "quantity": 1}))
+        .send()
+        .await
+        .expect("cart answers");
+    assert!(added.status().is_success(), "adding to the cart failed: {}", added.text().await.unwrap_or_default());
+    json!({
+        "cart_id": cart,
+        "customer_id": customer["id"],
+        "email": email,
+        "currency": "EUR",
+        "shipping_address": {"name": "Bench", "line1": format!("{n} Main St"), "city": "Springfield",
+            "postal_code": format!("{:05}", 10_000 + n), "country": "US"},
+        "card": {"number": approved_card_number(), "exp_month": 12, "exp_year": 2035, "cvv": "123"},
+    })
+}
+
+/// Runs `orders` checkouts, `concurrency` at a time; returns each latency and the wall time.
+async fn run_checkouts(shop: &Shop, orders: usize, concurrency: usize) -> (Vec<Duration>, Duration) {
+    let http = reqwest::Client::new();
+    let mut bodies = Vec::with_capacity(orders);
+    for n in 0..orders {
+        bodies.push(prepare(&http, shop, n).await);
+    }
+    let url = shop.url(System::Checkout, "/v1/checkout");
+    let started = Instant::now();
+    let latencies: Vec<Duration> = futures_util::stream::iter(bodies)
+        .map(|body| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let begun = Instant::now();
+                let response = http
+                    .post(url)
+                    .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("checkout answers");
+                let status = response.status();
+                assert_eq!(status.as_u16(), 201, "checkout failed: {}", response.text().await.unwrap_or_default());
+                begun.elapsed()
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    (latencies, started.elapsed())
+}
+
+async fn top_up_stock(shop: &Shop, units: i64) {
+    let response = reqwest::Client::new()
+        .post(shop.url(System::Inventory, &format!("/v1/stock/{PRODUCT}/movements")))
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({"delta": units, "kind": "receipt", "reference": "benchmark"}))
+        .send()
+        .await
+        .expect("inventory answers");
+    assert!(response.status().is_success(), "restocking failed: {}", response.text().await.unwrap_or_default());
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Single-row durable commits per second on SQLite as the store opens it, `concurrency` writers.
+async fn raw_commit_rate(commits: usize, concurrency: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator::DEFAULT;
+    let db = Db::open(&Db::sqlite_url(dir.path(), "raw"), "raw", &MIGRATOR).await.expect("open SQLite");
+    sqlx::query("CREATE TABLE commits (id TEXT PRIMARY KEY, value BIGINT NOT NULL)")
+        .execute(db.pool())
+        .await
+        .expect("create");
+    let started = Instant::now();
+    futures_util::stream::iter(0..commits)
+        .map(|n| {
+            let db = db.clone();
+            async move {
+                sqlx::query("INSERT INTO commits (id, value) VALUES ($1, $2)")
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(n as i64)
+                    .execute(db.pool())
+                    .await
+                    .expect("insert");
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<()>>()
+        .await;
+    let rate = commits as f64 / started.elapsed().as_secs_f64();
+    db.close().await;
+    rate
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let orders = env_number("BENCH_ORDERS", 200);
+        let concurrency = env_number("BENCH_CONCURRENCY", 8);
+        println!("checkout benchmark: {orders} orders per row, {concurrency} at a time, SQLite, one process\n");
+        println!("| added latency L per downstream call | p50 | p99 | p99 / L | throughput |");
+        println!("|---|---|---|---|---|");
+        let mut baseline_throughput = 0.0;
+        for latency_ms in [0_u32, 20, 50] {
+            let shop = Shop::start(latency_ms).await;
+            top_up_stock(&shop, 1_000_000).await;
+            run_checkouts(&shop, concurrency.max(4), concurrency).await; // warm-up
+            let (mut latencies, wall) = run_checkouts(&shop, orders, concurrency).await;
+            latencies.sort();
+            let throughput = orders as f64 / wall.as_secs_f64();
+            if latency_ms == 0 {
+                baseline_throughput = throughput;
+            }
+            let (p50, p99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
+            let ratio =
+                if latency_ms == 0 { "-".to_owned() } else { format!("{:.1}", ms(p99) / f64::from(latency_ms)) };
+            println!(
+                "| {latency_ms} ms | {:.1} ms | {:.1} ms | {ratio} | {throughput:.0} orders/s |",
+                ms(p50),
+                ms(p99)
+            );
+            shop.stop().await;
+        }
+        let raw = raw_commit_rate(orders * 5, concurrency).await;
+        println!("\nraw single-row durable commits on SQLite: {raw:.0}/s, {concurrency} writers");
+        println!(
+            "checkout throughput at L = 0 is {:.3} of the raw commit rate ({:.1} commits' worth per order)",
+            baseline_throughput / raw,
+            raw / baseline_throughput
+        );
+    });
+}

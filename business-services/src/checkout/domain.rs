@@ -1,0 +1,512 @@
+//! Orders, receipts, pricing rules and the saga's states: no I/O.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::catalog::domain::{Dimensions, ProductId, StockClass};
+use crate::currency::domain::{ConversionError, Rate, convert};
+use crate::money::{CurrencyCode, Money, Rounding, divide};
+
+/// Shipping for parcels is free from this merchandise subtotal (USD minor units) on.
+pub const FREE_SHIPPING_FROM_USD: i64 = 10_000;
+/// Parcel shipping below [`FREE_SHIPPING_FROM_USD`], USD minor units.
+pub const PARCEL_SHIPPING_USD: i64 = 895;
+
+/// An order id, `ord_` and 32 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "ord_6f1c2a9e0b7d4c1e8a2f3b4c5d6e7f80")]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// A new, random order id.
+    pub fn generate() -> Self {
+        OrderId(format!("ord_{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// Parses an order id.
+    pub fn parse(id: &str) -> Result<Self, String> {
+        let hex = id.strip_prefix("ord_").unwrap_or_default();
+        if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            Ok(OrderId(id.to_owned()))
+        } else {
+            Err("an order id is 'ord_' followed by 32 lowercase hex digits".to_owned())
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for OrderId {
+    type Error = String;
+    fn try_from(id: String) -> Result<Self, String> {
+        OrderId::parse(&id)
+    }
+}
+
+impl From<OrderId> for String {
+    fn from(id: OrderId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A shipment tracking id shown on the receipt: `BQ` and ten characters without look-alikes.
+pub fn tracking_id(seed: &uuid::Uuid) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let code: String =
+        seed.as_bytes()[..10].iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect();
+    format!("BQ{code}")
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Who receives it.
+    pub name: String,
+    /// Street and number.
+    pub line1: String,
+    /// Flat, floor, building.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// State, province or county, where used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country code, e.g. `US`.
+    pub country: String,
+}
+
+impl Address {
+    /// Checks every field; names the first bad one under `prefix`.
+    pub fn validate(&self, prefix: &str) -> Result<(), (String, String)> {
+        let field = |name: &str| format!("{prefix}.{name}");
+        let text = |name: &str, value: &str, max: usize| {
+            let length = value.trim().chars().count();
+            if (1..=max).contains(&length) {
+                Ok(())
+            } else {
+                Err((field(name), format!("must be 1 to {max} characters")))
+            }
+        };
+        text("name", &self.name, 100)?;
+        text("line1", &self.line1, 200)?;
+        if let Some(line2) = &self.line2 {
+            text("line2", line2, 200)?;
+        }
+        text("city", &self.city, 100)?;
+        if let Some(region) = &self.region {
+            text("region", region, 100)?;
+        }
+        text("postal_code", &self.postal_code, 12)?;
+        if self.country.len() != 2 || !self.country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err((field("country"), "use the two-letter ISO 3166 code in capitals, e.g. US".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Checks an email address's form (the CRM owns verification).
+pub fn check_email(email: &str) -> Result<String, String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && email.matches('@').count() == 1
+        && !email.contains(char::is_whitespace);
+    if valid { Ok(email) } else { Err("is not an email address such as ana@example.com".into()) }
+}
+
+/// A cart line with what the catalog says about its product, priced in USD.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedLine {
+    /// The product.
+    pub product_id: ProductId,
+    /// Its name at the time of the order.
+    pub name: String,
+    /// How many.
+    pub quantity: u32,
+    /// Unit price in the catalog's currency.
+    pub unit_price: Money,
+    /// Parcel or freight.
+    pub stock_class: StockClass,
+    /// Packaged weight per unit.
+    pub weight_grams: u32,
+    /// Packaged size per unit.
+    pub dimensions_mm: Dimensions,
+}
+
+/// The merchandise subtotal of `lines` in the catalog's currency, or `None` on overflow.
+pub fn merchandise_subtotal(lines: &[PricedLine]) -> Option<Money> {
+    lines.iter().try_fold(Money::zero(CurrencyCode::USD), |sum, line| {
+        sum.checked_add(line.unit_price.checked_mul(i64::from(line.quantity))?)
+    })
+}
+
+/// Parcel shipping for `lines` in USD: free without parcels or from the free-shipping threshold.
+pub fn parcel_shipping(lines: &[PricedLine], subtotal_usd: Money) -> Money {
+    let has_parcels = lines.iter().any(|line| line.stock_class == StockClass::Standard);
+    let fee = if has_parcels && subtotal_usd.minor_units < FREE_SHIPPING_FROM_USD { PARCEL_SHIPPING_USD } else { 0 };
+    Money::new(CurrencyCode::USD, fee)
+}
+
+/// One line of a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptLine {
+    /// The product.
+    pub product_id: ProductId,
+    /// Its name.
+    pub name: String,
+    /// How many.
+    pub quantity: u32,
+    /// Unit price in the order's currency.
+    pub unit_price: Money,
+    /// `unit_price × quantity`.
+    pub line_total: Money,
+}
+
+/// Amounts of an order in the customer's currency; they add up exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Amounts {
+    /// The lines.
+    pub items: Vec<ReceiptLine>,
+    /// Sum of the line totals.
+    pub subtotal: Money,
+    /// Loyalty discount on the subtotal (a positive amount taken off).
+    pub discount: Money,
+    /// Parcel shipping.
+    pub shipping: Money,
+    /// Freight for oversized items.
+    pub freight: Money,
+    /// `subtotal − discount + shipping + freight`: what the card is charged.
+    pub total: Money,
+}
+
+/// Prices an order in `rates[to]`: every catalog amount is converted once (half-even), lines
+/// are unit × quantity in the customer's currency, and the discount (`discount_bps` basis
+/// points of the subtotal) rounds toward zero, so the receipt adds up to the cent.
+pub fn price(
+    lines: &[PricedLine],
+    discount_bps: u32,
+    shipping_usd: Money,
+    freight_usd: Money,
+    usd: Rate,
+    to: Rate,
+) -> Result<Amounts, ConversionError> {
+    let convert = |amount: Money| convert(amount, usd, to, Rounding::HalfEven);
+    let currency = to.currency;
+    let overflow = |money: Option<Money>| money.ok_or(ConversionError::Overflow);
+    let mut items = Vec::with_capacity(lines.len());
+    let mut subtotal = Money::zero(currency);
+    for line in lines {
+        let unit_price = convert(line.unit_price)?;
+        let line_total = overflow(unit_price.checked_mul(i64::from(line.quantity)))?;
+        subtotal = overflow(subtotal.checked_add(line_total))?;
+        items.push(ReceiptLine {
+            product_id: line.product_id.clone(),
+            name: line.name.clone(),
+            quantity: line.quantity,
+            unit_price,
+            line_total,
+        });
+    }
+    let discount_minor =
+        divide(i128::from(subtotal.minor_units) * i128::from(discount_bps), 10_000, Rounding::TowardZero)
+            .and_then(|d| i64::try_from(d).ok())
+            .ok_or(ConversionError::Overflow)?;
+    let discount = Money::new(currency, discount_minor);
+    let shipping = convert(shipping_usd)?;
+    let freight = convert(freight_usd)?;
+    let total = overflow(
+        subtotal
+            .checked_add(Money::new(currency, -discount_minor))
+            .and_then(|t| t.checked_add(shipping))
+            .and_then(|t| t.checked_add(freight)),
+    )?;
+    Ok(Amounts { items, subtotal, discount, shipping, freight, total })
+}
+
+/// Where an order stands when checkout ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Paid and on its way to fulfilment.
+    Confirmed,
+    /// Authorized but held for a fraud review before the card is charged.
+    OnHold,
+}
+
+/// Freight booked for oversized items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FreightBooking {
+    /// The ERP's slot reservation.
+    pub reservation_id: String,
+    /// Delivery date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Delivery window, e.g. `08:00-12:00`.
+    pub window: String,
+    /// What the freight costs, in the order's currency.
+    pub cost: Money,
+}
+
+/// How the order was paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentSummary {
+    /// The gateway's authorization.
+    pub authorization_id: String,
+    /// Card brand.
+    pub brand: String,
+    /// Last four digits of the card.
+    pub last4: String,
+}
+
+/// What the customer gets back from checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Receipt {
+    /// The order.
+    pub order_id: OrderId,
+    /// Confirmed, or held for review.
+    pub status: OrderStatus,
+    /// Tracking id of the shipment.
+    pub tracking_id: String,
+    /// Who ordered (for the confirmation email).
+    pub email: String,
+    /// The signed-in customer, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// The loyalty tier the discount came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty_tier: Option<String>,
+    /// Where it goes.
+    pub shipping_address: Address,
+    /// Prices in the customer's currency.
+    #[serde(flatten)]
+    pub amounts: Amounts,
+    /// Freight booking for oversized items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freight_booking: Option<FreightBooking>,
+    /// How it was paid.
+    pub payment: PaymentSummary,
+    /// When the order was placed.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+/// The steps of a checkout saga, in order; persisted after each one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SagaState {
+    /// The key is claimed and the cart priced; reservations may be in flight.
+    Started,
+    /// Stock and freight are reserved, the customer and the fraud engine have answered.
+    Reserved,
+    /// The card is authorized.
+    Authorized,
+    /// The card is charged: from here on the saga only goes forward.
+    Captured,
+    /// Stock and freight are committed.
+    Committed,
+    /// The order and its event are written; the receipt is final.
+    Completed,
+    /// Something failed; reservations are being released and the authorization voided.
+    Compensating,
+    /// Compensated; the outcome is a problem for the caller.
+    Failed,
+}
+
+impl SagaState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SagaState::Started => "started",
+            SagaState::Reserved => "reserved",
+            SagaState::Authorized => "authorized",
+            SagaState::Captured => "captured",
+            SagaState::Committed => "committed",
+            SagaState::Completed => "completed",
+            SagaState::Compensating => "compensating",
+            SagaState::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            SagaState::Started,
+            SagaState::Reserved,
+            SagaState::Authorized,
+            SagaState::Captured,
+            SagaState::Committed,
+            SagaState::Completed,
+            SagaState::Compensating,
+            SagaState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == name)
+    }
+
+    /// Whether the saga has ended.
+    pub fn is_final(self) -> bool {
+        matches!(self, SagaState::Completed | SagaState::Failed)
+    }
+
+    /// What a restarted process does with a saga left in this state: before the card is
+    /// charged it compensates (the card details were never stored, so it cannot go on);
+    /// once charged it goes forward, because every remaining step is idempotent and the held
+    /// reservations guarantee the stock.
+    pub fn recovery(self) -> Recovery {
+        match self {
+            SagaState::Started | SagaState::Reserved | SagaState::Authorized | SagaState::Compensating => {
+                Recovery::Compensate
+            }
+            SagaState::Captured | SagaState::Committed => Recovery::Finish,
+            SagaState::Completed | SagaState::Failed => Recovery::Nothing,
+        }
+    }
+}
+
+/// What recovery does with an unfinished saga.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Release, cancel and void, then fail it.
+    Compensate,
+    /// Run the remaining steps.
+    Finish,
+    /// It has ended.
+    Nothing,
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::currency::domain::parse_nanos;
+
+    fn rate(code: &str, per_eur: &str) -> Rate {
+        Rate { currency: CurrencyCode::parse(code).unwrap(), per_eur_nanos: parse_nanos(per_eur).unwrap() }
+    }
+
+    fn line(id: &str, unit_cents: i64, quantity: u32, class: StockClass) -> PricedLine {
+        PricedLine {
+            product_id: ProductId::parse(id).unwrap(),
+            name: id.into(),
+            quantity,
+            unit_price: Money::new(CurrencyCode::USD, unit_cents),
+            stock_class: class,
+            weight_grams: 1000,
+            dimensions_mm: Dimensions { length: 100, width: 100, height: 100 },
+        }
+    }
+
+    #[test]
+    fn ids_and_tracking_ids_have_their_forms() {
+        let id = OrderId::generate();
+        assert_eq!(OrderId::parse(id.as_str()), Ok(id));
+        assert!(OrderId::parse("ord_xyz").is_err());
+        let tracking = tracking_id(&uuid::Uuid::new_v4());
+        assert_eq!(tracking.len(), 12);
+        assert!(tracking.starts_with("BQ") && !tracking.contains(['0', 'O', '1', 'I']));
+    }
+
+    #[test]
+    fn addresses_and_emails_name_the_bad_field() {
+        let address = Address {
+            name: "Ana Ruiz".into(),
+            line1: "1 Market St".into(),
+            line2: None,
+            city: "San Francisco".into(),
+            region: Some("CA".into()),
+            postal_code: "94105".into(),
+            country: "US".into(),
+        };
+        assert_eq!(address.validate("shipping_address"), Ok(()));
+        let bad = Address { country: "usa".into(), ..address.clone() };
+        assert_eq!(bad.validate("shipping_address").unwrap_err().0, "shipping_address.country");
+        let blank = Address { city: "  ".into(), ..address };
+        assert_eq!(blank.validate("billing_address").unwrap_err().0, "billing_address.city");
+        assert_eq!(check_email(" Ana@Example.COM "), Ok("ana@example.com".into()));
+        for bad in ["ana", "ana@", "@example.com", "ana@example", "a@b@c.com", "a b@c.com"] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shipping_is_free_from_the_threshold_or_without_parcels() {
+        let parcels = [line("tee", 2800, 1, StockClass::Standard)];
+        assert_eq!(parcel_shipping(&parcels, Money::new(CurrencyCode::USD, 2800)).minor_units, PARCEL_SHIPPING_USD);
+        assert_eq!(parcel_shipping(&parcels, Money::new(CurrencyCode::USD, FREE_SHIPPING_FROM_USD)).minor_units, 0);
+        let freight_only = [line("sofa", 245_000, 1, StockClass::Oversized)];
+        assert_eq!(parcel_shipping(&freight_only, Money::new(CurrencyCode::USD, 100)).minor_units, 0);
+    }
+
+    #[test]
+    fn prices_in_the_customers_currency_and_adds_up() {
+        let lines = [line("tee", 2800, 2, StockClass::Standard), line("mug", 1999, 1, StockClass::Standard)];
+        let (usd, eur) = (rate("USD", "1.0832"), rate("EUR", "1"));
+        let amounts =
+            price(&lines, 1000, Money::new(CurrencyCode::USD, 895), Money::zero(CurrencyCode::USD), usd, eur).unwrap();
+        // 28.00 USD -> 25.85 EUR; 19.99 USD -> 18.45 EUR
+        assert_eq!(amounts.items[0].unit_price.minor_units, 2585);
+        assert_eq!(amounts.items[0].line_total.minor_units, 5170);
+        assert_eq!(amounts.subtotal.minor_units, 5170 + 1845);
+        assert_eq!(amounts.discount.minor_units, 701, "10 % of 70.15, rounded toward zero");
+        assert_eq!(amounts.shipping.minor_units, 826);
+        assert_eq!(amounts.total.minor_units, 7015 - 701 + 826);
+        assert_eq!(amounts.total.currency, CurrencyCode::EUR);
+    }
+
+    #[test]
+    fn recovery_compensates_before_the_charge_and_finishes_after() {
+        assert_eq!(SagaState::Authorized.recovery(), Recovery::Compensate);
+        assert_eq!(SagaState::Captured.recovery(), Recovery::Finish);
+        assert_eq!(SagaState::Committed.recovery(), Recovery::Finish);
+        assert_eq!(SagaState::Failed.recovery(), Recovery::Nothing);
+        for state in [SagaState::Started, SagaState::Completed, SagaState::Compensating] {
+            assert_eq!(SagaState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn receipts_always_add_up(
+            units in proptest::collection::vec((1_i64..500_000, 1_u32..10), 1..6),
+            bps in 0_u32..=1500,
+            shipping in 0_i64..2000,
+            freight in 0_i64..100_000,
+            code in prop::sample::select(vec!["USD", "EUR", "JPY", "GBP", "TRY", "CAD"]),
+        ) {
+            let lines: Vec<PricedLine> = units.iter().enumerate()
+                .map(|(i, (cents, qty))| line(&format!("p{i}"), *cents, *qty, StockClass::Standard)).collect();
+            let usd = rate("USD", "1.0832");
+            let to = match code { "USD" => usd, "EUR" => rate("EUR", "1"), "JPY" => rate("JPY", "162.47"),
+                "GBP" => rate("GBP", "0.8493"), "TRY" => rate("TRY", "36.214"), _ => rate("CAD", "1.4931") };
+            let a = price(&lines, bps, Money::new(CurrencyCode::USD, shipping), Money::new(CurrencyCode::USD, freight), usd, to).unwrap();
+            let line_sum: i64 = a.items.iter().map(|l| l.line_total.minor_units).sum();
+            prop_assert_eq!(line_sum, a.subtotal.minor_units);
+            for l in &a.items {
+                prop_assert_eq!(l.unit_price.minor_units * i64::from(l.quantity), l.line_total.minor_units);
+            }
+            prop_assert_eq!(a.total.minor_units, a.subtotal.minor_units - a.discount.minor_units + a.shipping.minor_units + a.freight.minor_units);
+            prop_assert!(a.discount.minor_units >= 0 && a.discount.minor_units * 10_000 <= a.subtotal.minor_units * i64::from(bps));
+            prop_assert!(a.total.minor_units >= 0);
+        }
+    }
+}
