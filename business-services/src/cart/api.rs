@@ -16,7 +16,8 @@ use crate::catalog::client::CatalogClient;
 use crate::catalog::domain::ProductId;
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
-use crate::platform::extract::{ApiJson, idempotency_key};
+use crate::platform::extract::ApiJson;
+use crate::platform::idempotency::optional_key;
 
 /// What the cart routes need.
 #[derive(Debug, Clone)]
@@ -65,7 +66,7 @@ impl CartState {
     }
 
     async fn change(&self, id: &CartId, change: CartChange, headers: &HeaderMap) -> Result<Response> {
-        let key = idempotency_key(headers)?
+        let key = optional_key(headers)?
             .map(|key| IdempotencyKey { key: format!("{id}/{key}"), fingerprint: change.fingerprint(id) });
         let outcome = self.store.change(id, self.clock.now(), &change, key.as_ref()).await?;
         Ok(match outcome {

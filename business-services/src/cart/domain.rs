@@ -1,58 +1,26 @@
 //! Carts, their ids and the limits on quantities.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
 use crate::catalog::domain::ProductId;
+use crate::platform::id::string_id;
 
 /// The most of one product a cart may hold.
 pub const MAX_QUANTITY: u32 = 99;
 
-/// A cart id chosen by the storefront: a session id or a signed-in customer's id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "session-6f1c2a")]
-pub struct CartId(String);
-
-impl CartId {
-    /// Parses 1 to 128 characters from `A-Z a-z 0-9 . _ : -`.
-    pub fn parse(id: &str) -> Result<Self, String> {
+string_id!(
+    /// A cart id chosen by the storefront: a session id or a signed-in customer's id
+    /// (1 to 128 of `A-Z a-z 0-9 . _ : -`).
+    CartId,
+    example = "session-6f1c2a",
+    check = |id| {
         let valid = (1..=128).contains(&id.len())
             && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-        if valid {
-            Ok(CartId(id.to_owned()))
-        } else {
-            Err("use 1 to 128 characters from A-Z, a-z, 0-9, '.', '_', ':' and '-'".to_owned())
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for CartId {
-    type Error = String;
-    fn try_from(id: String) -> Result<Self, String> {
-        CartId::parse(&id)
-    }
-}
-
-impl From<CartId> for String {
-    fn from(id: CartId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for CartId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+        if valid { Ok(()) } else { Err("use 1 to 128 characters from A-Z, a-z, 0-9, '.', '_', ':' and '-'".to_owned()) }
+    },
+);
 
 /// Checks a quantity to add or set; `allow_zero` for setting (zero removes the line).
 pub fn check_quantity(quantity: u32, allow_zero: bool) -> Result<u32, String> {

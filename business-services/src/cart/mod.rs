@@ -20,6 +20,7 @@ use crate::platform::clock::Clock;
 use crate::platform::db::Db;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::tasks;
 use domain::AbandonPolicy;
 use store::CartStore;
 
@@ -102,16 +103,6 @@ impl CartService {
 
     /// Sweeps at the configured interval until `shutdown`.
     pub async fn run_sweeper(self, shutdown: CancellationToken) {
-        let mut ticks = tokio::time::interval(self.sweep_interval);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => match self.sweep().await {
-                    Ok(0) => {}
-                    Ok(carts) => tracing::info!(carts, "Dropped abandoned carts."),
-                    Err(error) => tracing::warn!(%error, "Sweeping abandoned carts failed; will retry."),
-                },
-            }
-        }
+        tasks::every(self.sweep_interval, shutdown, "drop abandoned carts", || self.sweep()).await;
     }
 }

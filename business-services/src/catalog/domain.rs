@@ -1,88 +1,33 @@
 //! Products and the rules for their ids, categories and searches.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::money::Money;
+use crate::platform::id::string_id;
 
-/// A product id: a lowercase slug such as `walnut-dining-table`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "walnut-dining-table")]
-pub struct ProductId(String);
+string_id!(
+    /// A product id: a lowercase slug such as `walnut-dining-table` (1 to 64 of `a-z`, `0-9`, `-`).
+    ProductId,
+    example = "walnut-dining-table",
+    check = |id| check_slug(id, 64),
+);
 
-impl ProductId {
-    /// Parses a slug of 1 to 64 characters from `a-z`, `0-9` and `-`.
-    pub fn parse(id: &str) -> Result<Self, String> {
-        parse_slug(id, 64).map(ProductId)
-    }
+string_id!(
+    /// A category slug such as `furniture` or `kitchen` (1 to 32 of `a-z`, `0-9`, `-`).
+    Category,
+    example = "furniture",
+    check = |name| check_slug(name, 32),
+);
 
-    /// The slug.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ProductId {
-    type Error = String;
-    fn try_from(id: String) -> Result<Self, String> {
-        ProductId::parse(&id)
-    }
-}
-
-impl From<ProductId> for String {
-    fn from(id: ProductId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A category slug such as `furniture` or `kitchen`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "furniture")]
-pub struct Category(String);
-
-impl Category {
-    /// Parses a slug of 1 to 32 characters from `a-z`, `0-9` and `-`.
-    pub fn parse(name: &str) -> Result<Self, String> {
-        parse_slug(name, 32).map(Category)
-    }
-
-    /// The slug.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Category {
-    type Error = String;
-    fn try_from(name: String) -> Result<Self, String> {
-        Category::parse(&name)
-    }
-}
-
-impl From<Category> for String {
-    fn from(category: Category) -> String {
-        category.0
-    }
-}
-
-fn parse_slug(text: &str, max: usize) -> Result<String, String> {
+fn check_slug(text: &str, max: usize) -> Result<(), String> {
     let valid = !text.is_empty()
         && text.len() <= max
         && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !text.starts_with('-')
         && !text.ends_with('-');
     if valid {
-        Ok(text.to_owned())
+        Ok(())
     } else {
         Err(format!(
             "'{}' is not a valid slug: use 1 to {max} characters from a-z, 0-9 and '-', not starting or ending with '-'",

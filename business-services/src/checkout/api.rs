@@ -19,6 +19,7 @@ use crate::payment::domain::CardDetails;
 use crate::platform::clock::to_millis;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
+use crate::platform::idempotency::required_key;
 use crate::platform::page::{self, Page};
 
 /// The checkout's routes.
@@ -97,17 +98,6 @@ impl PlaceOrder {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String> {
-    headers
-        .get("idempotency-key")
-        .and_then(|value| value.to_str().ok())
-        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            Error::invalid("Idempotency-Key", "send a unique key per order (1 to 255 visible characters, e.g. a UUID)")
-        })
-}
-
 /// Places an order from a cart. Retries with the same `Idempotency-Key` get the first answer
 /// and never charge twice.
 #[utoipa::path(post, path = "/v1/checkout", request_body = PlaceOrder,
@@ -119,7 +109,7 @@ async fn place_order(
     headers: HeaderMap,
     ApiJson(body): ApiJson<PlaceOrder>,
 ) -> Result<Response> {
-    let key = idempotency_key(&headers)?;
+    let key = required_key(&headers)?;
     let (request, card) = body.validate()?;
     let answer = checkout.place(&key, request, card).await?;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -1,7 +1,5 @@
 //! Orders, receipts, pricing rules and the saga's states: no I/O.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -9,56 +7,24 @@ use utoipa::ToSchema;
 use crate::catalog::domain::{Dimensions, ProductId, StockClass};
 use crate::currency::domain::{ConversionError, Rate, convert};
 use crate::money::{CurrencyCode, Money, Rounding, divide};
+use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 
 /// Shipping for parcels is free from this merchandise subtotal (USD minor units) on.
 pub const FREE_SHIPPING_FROM_USD: i64 = 10_000;
 /// Parcel shipping below [`FREE_SHIPPING_FROM_USD`], USD minor units.
 pub const PARCEL_SHIPPING_USD: i64 = 895;
 
-/// An order id, `ord_` and 32 hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "ord_6f1c2a9e0b7d4c1e8a2f3b4c5d6e7f80")]
-pub struct OrderId(String);
+string_id!(
+    /// An order id, `ord_` and 32 hex digits.
+    OrderId,
+    example = "ord_6f1c2a9e0b7d4c1e8a2f3b4c5d6e7f80",
+    check = |id| check_hex_id(id, "ord_", "an order id"),
+);
 
 impl OrderId {
-    /// A new, random order id.
+    /// A new random id.
     pub fn generate() -> Self {
-        OrderId(format!("ord_{}", uuid::Uuid::new_v4().simple()))
-    }
-
-    /// Parses an order id.
-    pub fn parse(id: &str) -> Result<Self, String> {
-        let hex = id.strip_prefix("ord_").unwrap_or_default();
-        if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-            Ok(OrderId(id.to_owned()))
-        } else {
-            Err("an order id is 'ord_' followed by 32 lowercase hex digits".to_owned())
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for OrderId {
-    type Error = String;
-    fn try_from(id: String) -> Result<Self, String> {
-        OrderId::parse(&id)
-    }
-}
-
-impl From<OrderId> for String {
-    fn from(id: OrderId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        OrderId(random_hex_id("ord_"))
     }
 }
 

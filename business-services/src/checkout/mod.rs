@@ -28,6 +28,7 @@ use crate::platform::clock::Clock;
 use crate::platform::db::Db;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::tasks;
 pub use saga::Settings;
 use saga::{Checkout, Peers};
 use store::CheckoutStore;
@@ -113,16 +114,7 @@ impl CheckoutService {
 
     /// Recovers interrupted sagas now and then every few seconds until `shutdown`.
     pub async fn run_recovery(self, shutdown: CancellationToken) {
-        let mut ticks = tokio::time::interval(RECOVERY_INTERVAL);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => match self.checkout.recover().await {
-                    Ok(0) => {}
-                    Ok(settled) => tracing::info!(settled, "Recovered interrupted checkouts."),
-                    Err(error) => tracing::warn!(%error, "Looking for interrupted checkouts failed; will retry."),
-                },
-            }
-        }
+        let recover = || async { self.checkout.recover().await.map(|settled| settled as u64) };
+        tasks::every(RECOVERY_INTERVAL, shutdown, "recover interrupted checkouts", recover).await;
     }
 }

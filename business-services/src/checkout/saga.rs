@@ -378,10 +378,7 @@ impl Checkout {
     async fn run(&self, saga_id: &str, mut progress: Progress, card: CardDetails) -> Answer {
         match self.advance(saga_id, &mut progress, card).await {
             Ok(receipt) => {
-                // The order stands; emptying the cart is a courtesy that may fail alone.
-                if let Err(error) = self.peers.cart.clear(&progress.request.cart_id).await {
-                    tracing::warn!(%error, "The cart could not be emptied after checkout.");
-                }
+                self.empty_cart_later(&progress.request.cart_id);
                 answer(201, &receipt)
             }
             Err(Halt::Crashed) => answer(500, &Error::Internal { detail: "simulated crash".into() }.problem()),
@@ -419,6 +416,17 @@ impl Checkout {
             self.commit(progress).await?;
         }
         Ok(self.complete(saga_id, progress).await?)
+    }
+
+    /// Empties the cart of a placed order without making the customer wait for it: the order
+    /// stands either way, so a failure is only logged.
+    fn empty_cart_later(&self, cart_id: &CartId) {
+        let (cart, id) = (self.peers.cart.clone(), cart_id.clone());
+        tokio::spawn(async move {
+            if let Err(error) = cart.clear(&id).await {
+                tracing::warn!(%error, cart = %id, "The cart of a placed order could not be emptied.");
+            }
+        });
     }
 
     /// Persists `state`, then stops dead if the crash hook says so.
@@ -700,9 +708,7 @@ impl Checkout {
             self.commit(&saga.progress).await?;
         }
         self.complete(&saga.id, &saga.progress).await?;
-        if let Err(error) = self.peers.cart.clear(&saga.progress.request.cart_id).await {
-            tracing::warn!(%error, "The cart could not be emptied after a recovered checkout.");
-        }
+        self.empty_cart_later(&saga.progress.request.cart_id);
         tracing::info!(saga = saga.id, order = %saga.progress.order_id, "Recovered an interrupted checkout: completed.");
         Ok(())
     }

@@ -19,7 +19,8 @@ use super::domain::{
 use super::store::{After, CrmStore, CustomerSearch, IdempotencyKey, Outcome};
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
-use crate::platform::extract::{ApiJson, ApiQuery, idempotency_key};
+use crate::platform::extract::{ApiJson, ApiQuery};
+use crate::platform::idempotency::optional_key;
 use crate::platform::page::{self, Page};
 
 /// What the CRM routes need.
@@ -123,7 +124,7 @@ fn author(text: &str) -> Result<String> {
 
 /// The request's idempotency key, scoped to `path`, with the checked request as fingerprint.
 fn key_for(headers: &HeaderMap, path: &str, request: &impl Serialize) -> Result<Option<IdempotencyKey>> {
-    let Some(key) = idempotency_key(headers)? else {
+    let Some(key) = optional_key(headers)? else {
         return Ok(None);
     };
     let fingerprint = serde_json::to_string(request)

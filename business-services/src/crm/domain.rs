@@ -10,49 +10,17 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::money::{CurrencyCode, Money};
+use crate::platform::id::string_id;
 
 /// Defines an id newtype written `<prefix>-<1 to 20 letters and digits>`, e.g. `cus-1001`.
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $example:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-        #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String, example = $example)]
-        pub struct $name(String);
+        string_id!($(#[$doc])* $name, example = $example, check = |id| parse_prefixed(id, $prefix).map(drop));
 
         impl $name {
-            /// Parses the prefix and a dash followed by 1 to 20 ASCII letters and digits.
-            pub fn parse(id: &str) -> Result<Self, String> {
-                parse_prefixed(id, $prefix).map($name)
-            }
-
             /// A new random id.
             pub fn generate() -> Self {
                 $name(format!("{}-{}", $prefix, &uuid::Uuid::new_v4().simple().to_string()[..16]))
-            }
-
-            /// The id.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(id: String) -> Result<Self, String> {
-                $name::parse(&id)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
             }
         }
     };

@@ -16,7 +16,6 @@
 //! | `account_suspended` | the account standing is `suspended`: always blocked | 100 |
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +23,7 @@ use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
 use crate::money::{CurrencyCode, Money};
+use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 
 /// Points of each rule.
 pub mod points {
@@ -66,55 +66,17 @@ pub const ADDRESS_VELOCITY: (u32, u32) = (5, 20);
 /// How far in the future an account creation time may lie (clock skew between systems).
 const CLOCK_SKEW: Duration = Duration::minutes(5);
 
-/// An assessment's id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "as_5d2c1b0a4e5f46a7b8c9d0e1f2a3b4c5")]
-pub struct AssessmentId(String);
+string_id!(
+    /// An assessment's id.
+    AssessmentId,
+    example = "as_5d2c1b0a4e5f46a7b8c9d0e1f2a3b4c5",
+    check = |id| check_hex_id(id, "as_", "an assessment id"),
+);
 
 impl AssessmentId {
-    const PREFIX: &'static str = "as_";
-
     /// A new random id.
     pub fn generate() -> Self {
-        AssessmentId(format!("{}{}", Self::PREFIX, uuid::Uuid::new_v4().simple()))
-    }
-
-    /// Parses an id the engine issued: `as_` and 32 lowercase hex digits.
-    pub fn parse(id: &str) -> Result<Self, String> {
-        match id.strip_prefix(Self::PREFIX) {
-            Some(hex) if hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
-                Ok(AssessmentId(id.to_owned()))
-            }
-            _ => Err(format!(
-                "'{}' is not an assessment id: expected 'as_' and 32 hex digits",
-                id.chars().take(80).collect::<String>()
-            )),
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for AssessmentId {
-    type Error = String;
-    fn try_from(id: String) -> Result<Self, String> {
-        AssessmentId::parse(&id)
-    }
-}
-
-impl From<AssessmentId> for String {
-    fn from(id: AssessmentId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for AssessmentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        AssessmentId(random_hex_id("as_"))
     }
 }
 

@@ -20,6 +20,7 @@ use super::store::{FurnitureStore, Outcome};
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
+use crate::platform::idempotency::optional_key;
 
 /// What the furniture routes need.
 #[derive(Debug, Clone)]
@@ -98,18 +99,6 @@ fn created<T: Serialize>(outcome: Outcome<T>) -> Response {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
-        .map(|key| Some(key.to_owned()))
-        .ok_or_else(|| Error::invalid("Idempotency-Key", "use 1 to 255 visible ASCII characters, e.g. a UUID"))
-}
-
 /// Quotes freight for items to a destination, with the delivery slots of the next 14 days.
 /// Send an `Idempotency-Key` header so a retried request answers the same quote.
 #[utoipa::path(post, path = "/v1/freight-quotes", request_body = QuoteRequest,
@@ -120,7 +109,7 @@ async fn create_quote(
     headers: HeaderMap,
     ApiJson(body): ApiJson<QuoteRequest>,
 ) -> Result<Response> {
-    let key = idempotency_key(&headers)?;
+    let key = optional_key(&headers)?;
     let (request, zone) = body.validate().map_err(invalid)?;
     let cost = freight_cost(zone, &request.items)
         .ok_or_else(|| Error::Internal { detail: "the freight cost does not fit in 64 bits".into() })?;

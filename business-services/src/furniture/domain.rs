@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 
 use crate::catalog::domain::{Dimensions, ProductId};
 use crate::money::{CurrencyCode, Money};
+use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 
 /// How long a quote can be reserved against.
 pub const QUOTE_VALIDITY: Duration = Duration::minutes(30);
@@ -46,55 +47,12 @@ pub const OVERSEAS: [&str; 5] = ["GB", "DE", "FR", "NL", "JP"];
 /// Defines an id issued by this system: a prefix and 32 lowercase hex digits.
 macro_rules! issued_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $example:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String, example = $example)]
-        pub struct $name(String);
+        string_id!($(#[$doc])* $name, example = $example, check = |id| check_hex_id(id, $prefix, "an id this system issued"));
 
         impl $name {
             /// A new random id.
             pub fn generate() -> Self {
-                $name(format!("{}{}", $prefix, uuid::Uuid::new_v4().simple()))
-            }
-
-            /// Parses an id this system issued.
-            pub fn parse(id: &str) -> Result<Self, String> {
-                match id.strip_prefix($prefix) {
-                    Some(hex) if hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
-                        Ok($name(id.to_owned()))
-                    }
-                    _ => Err(format!(
-                        "'{}' is not an id this system issued: expected '{}' and 32 hex digits, e.g. {}",
-                        id.chars().take(80).collect::<String>(),
-                        $prefix,
-                        $example
-                    )),
-                }
-            }
-
-            /// The id.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(id: String) -> Result<Self, String> {
-                $name::parse(&id)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                $name(random_hex_id($prefix))
             }
         }
     };

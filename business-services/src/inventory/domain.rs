@@ -1,12 +1,11 @@
 //! Stock levels, stock movements and reservations, and the rules for them.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::catalog::domain::ProductId;
+use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 use crate::platform::idempotency::check_reference;
 
 /// The most lines one reservation may hold.
@@ -20,55 +19,17 @@ pub const DEFAULT_TTL_SECS: u32 = 900;
 /// The largest change one stock movement may make, in units.
 pub const MAX_DELTA: i64 = 1_000_000;
 
-/// A reservation id, `rsv_` and 32 hex digits, chosen by inventory.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "rsv_8f14e45fceea167a5a36dedd4bea2543")]
-pub struct ReservationId(String);
+string_id!(
+    /// A reservation id, `rsv_` and 32 hex digits, chosen by inventory.
+    ReservationId,
+    example = "rsv_8f14e45fceea167a5a36dedd4bea2543",
+    check = |id| check_hex_id(id, "rsv_", "a reservation id"),
+);
 
 impl ReservationId {
     /// A new random id.
     pub fn generate() -> Self {
-        ReservationId(format!("rsv_{}", uuid::Uuid::new_v4().simple()))
-    }
-
-    /// Parses an id made by [`ReservationId::generate`].
-    pub fn parse(id: &str) -> Result<Self, String> {
-        let valid = id.strip_prefix("rsv_").is_some_and(|hex| {
-            hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-        if valid {
-            Ok(ReservationId(id.to_owned()))
-        } else {
-            Err(format!(
-                "'{}' is not a reservation id: expected 'rsv_' and 32 lowercase hex digits",
-                id.chars().take(80).collect::<String>()
-            ))
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ReservationId {
-    type Error = String;
-    fn try_from(id: String) -> Result<Self, String> {
-        ReservationId::parse(&id)
-    }
-}
-
-impl From<ReservationId> for String {
-    fn from(id: ReservationId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for ReservationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        ReservationId(random_hex_id("rsv_"))
     }
 }
 

@@ -30,6 +30,7 @@ use crate::platform::clock::Clock;
 use crate::platform::db::Db;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::tasks;
 use crate::platform::{Error, Result, idempotency};
 use store::InventoryStore;
 
@@ -100,17 +101,7 @@ impl InventoryService {
 
     /// Sweeps at the configured interval until `shutdown`.
     pub async fn run_sweeper(self, shutdown: CancellationToken) {
-        let mut ticks = tokio::time::interval(self.sweep_interval);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => match self.sweep().await {
-                    Ok(0) => {}
-                    Ok(reservations) => tracing::info!(reservations, "Released expired reservations."),
-                    Err(error) => tracing::warn!(%error, "Releasing expired reservations failed; will retry."),
-                },
-            }
-        }
+        tasks::every(self.sweep_interval, shutdown, "release expired reservations", || self.sweep()).await;
     }
 }
 

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::money::Money;
 use crate::platform::clock::to_millis;
+use crate::platform::id::{check_hex_id, string_id};
 use crate::platform::idempotency::check_reference;
 
 /// The largest amount one authorization may be for, in minor units.
@@ -245,56 +246,18 @@ impl AuthorizeRequest {
     }
 }
 
-/// An authorization id, `auth_` and 32 hex digits; ids sort in the order they were made.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "auth_0193a5c0e7a14f1c2e8b9d7a6c5b4a39")]
-pub struct AuthorizationId(String);
+string_id!(
+    /// An authorization id, `auth_` and 32 hex digits; ids sort in the order they were made.
+    AuthorizationId,
+    example = "auth_0193a5c0e7a14f1c2e8b9d7a6c5b4a39",
+    check = |id| check_hex_id(id, "auth_", "an authorization id"),
+);
 
 impl AuthorizationId {
     /// A new id made at `now`: its milliseconds then random digits, so ids sort by time.
     pub fn generate(now: OffsetDateTime) -> Self {
         let random = uuid::Uuid::new_v4().simple().to_string();
         AuthorizationId(format!("auth_{:012x}{}", to_millis(now).max(0), &random[..20]))
-    }
-
-    /// Parses an id made by [`AuthorizationId::generate`].
-    pub fn parse(id: &str) -> Result<Self, String> {
-        let valid = id.strip_prefix("auth_").is_some_and(|hex| {
-            hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-        if valid {
-            Ok(AuthorizationId(id.to_owned()))
-        } else {
-            Err(format!(
-                "'{}' is not an authorization id: expected 'auth_' and 32 lowercase hex digits",
-                id.chars().take(80).collect::<String>()
-            ))
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for AuthorizationId {
-    type Error = String;
-    fn try_from(id: String) -> Result<Self, String> {
-        AuthorizationId::parse(&id)
-    }
-}
-
-impl From<AuthorizationId> for String {
-    fn from(id: AuthorizationId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for AuthorizationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

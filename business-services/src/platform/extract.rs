@@ -2,8 +2,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, header};
 use serde::de::DeserializeOwned;
 
 use super::error::Error;
@@ -58,22 +58,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             field_error(&path, &error.into_inner().to_string())
         })
     }
-}
-
-/// The request header that makes a write safe to retry.
-pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-
-/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters, else a 422 naming it.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
-        .map(|key| Some(key.to_owned()))
-        .ok_or_else(|| Error::invalid("Idempotency-Key", "use 1 to 255 visible ASCII characters, e.g. a UUID"))
 }
 
 /// Serde reports a missing or unknown field at its parent's path with the name in backticks:

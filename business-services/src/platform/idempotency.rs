@@ -19,7 +19,7 @@
 use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,8 +56,9 @@ pub fn check_reference(reference: &str) -> Result<(), String> {
     }
 }
 
-fn key_from(parts: &Parts) -> Result<Option<String>> {
-    let Some(value) = parts.headers.get(HEADER) else {
+/// The `Idempotency-Key` header of `headers`, if sent; a malformed key is a 422 naming it.
+pub fn optional_key(headers: &HeaderMap) -> Result<Option<String>> {
+    let Some(value) = headers.get(HEADER) else {
         return Ok(None);
     };
     value
@@ -68,11 +69,21 @@ fn key_from(parts: &Parts) -> Result<Option<String>> {
         .ok_or_else(|| Error::invalid(HEADER, "use 1 to 255 visible ASCII characters, e.g. a UUID"))
 }
 
+/// The `Idempotency-Key` header of `headers`; a missing or malformed key is a 422 naming it.
+pub fn required_key(headers: &HeaderMap) -> Result<String> {
+    optional_key(headers)?.ok_or_else(|| {
+        Error::invalid(
+            HEADER,
+            "is required: send a new unique key (e.g. a UUID) with each request, the same on retries",
+        )
+    })
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for OptionalKey {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
-        key_from(parts).map(OptionalKey)
+        optional_key(&parts.headers).map(OptionalKey)
     }
 }
 
@@ -80,12 +91,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequiredKey {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
-        key_from(parts)?.map(RequiredKey).ok_or_else(|| {
-            Error::invalid(
-                HEADER,
-                "is required: send a new unique key (e.g. a UUID) with each request, the same on retries",
-            )
-        })
+        required_key(&parts.headers).map(RequiredKey)
     }
 }
 

@@ -8,8 +8,10 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod http;
+pub mod id;
 pub mod idempotency;
 pub mod page;
+pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod trace;
