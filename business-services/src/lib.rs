@@ -4,6 +4,7 @@
 //! Layout of a system: `api` (routes and DTOs), `domain` (types and rules, no I/O), `store`
 //! (SQL), `client` (the typed client other systems use).
 
+pub mod accounting;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -13,5 +14,7 @@ pub mod fraud;
 pub mod furniture;
 pub mod inventory;
 pub mod money;
+pub mod oms;
 pub mod payment;
 pub mod platform;
+pub mod warehouse;

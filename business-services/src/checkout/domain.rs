@@ -275,6 +275,28 @@ pub struct Receipt {
     pub created_at: OffsetDateTime,
 }
 
+/// The type attribute of the [`OrderPlaced`] event.
+pub const ORDER_PLACED: &str = "order.placed";
+
+/// The `order.placed` event on the `orders` topic: what fulfilment, accounting, loyalty and
+/// fraud need to know of a new order. It never holds card data beyond the receipt's brand and
+/// last four digits and a keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPlaced {
+    /// The receipt, as the customer got it.
+    pub order: Receipt,
+    /// The lines with their catalog facts (USD prices, stock class, weight, size).
+    pub lines: Vec<PricedLine>,
+    /// The saga's reference, which every downstream record of the order carries.
+    pub reference: String,
+    /// Keyed hash of the card number, for velocity checks.
+    pub card_fingerprint: String,
+    /// The card's billing address.
+    pub billing_address: Address,
+    /// The committed stock reservation of the parcel lines.
+    pub reservation_id: Option<String>,
+}
+
 /// The steps of a checkout saga, in order; persisted after each one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

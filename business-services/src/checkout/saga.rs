@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::domain::{
-    Address, Amounts, FreightBooking, OrderId, OrderStatus, PaymentSummary, PricedLine, Receipt, Recovery, SagaState,
-    merchandise_subtotal, parcel_shipping, price, tracking_id,
+    Address, Amounts, FreightBooking, ORDER_PLACED, OrderId, OrderPlaced, OrderStatus, PaymentSummary, PricedLine,
+    Receipt, Recovery, SagaState, merchandise_subtotal, parcel_shipping, price, tracking_id,
 };
-use super::store::{CheckoutStore, Claim, OutboxEvent, SagaRecord};
+use super::store::{CheckoutStore, Claim, SagaRecord};
 use crate::cart::client::CartClient;
 use crate::cart::domain::CartId;
 use crate::catalog::client::CatalogClient;
@@ -33,7 +33,7 @@ use crate::money::{CurrencyCode, Money};
 use crate::payment::client::PaymentClient;
 use crate::payment::domain::{AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails, CardNumber};
 use crate::platform::clock::Clock;
-use crate::platform::trace::TraceContext;
+use crate::platform::outbox::OutboxEvent;
 use crate::platform::{Error, Result};
 
 /// The systems a checkout calls.
@@ -782,24 +782,15 @@ fn fingerprint(request: &OrderRequest, card: &CardFacts, details: &CardDetails) 
 }
 
 fn order_placed(progress: &Progress, receipt: &Receipt) -> Result<OutboxEvent> {
-    let payload = serde_json::json!({
-        "order": receipt,
-        "reference": progress.reference,
-        "card_fingerprint": progress.card.fingerprint,
-        "billing_address": progress.request.billing_address,
-        "reservation_id": progress.reservation_id,
-    });
-    let mut attributes = serde_json::json!({ "type": "order.placed", "order_id": receipt.order_id });
-    if let Some(context) = TraceContext::current() {
-        attributes["traceparent"] = context.child_header().into();
-    }
-    Ok(OutboxEvent {
-        id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
-        topic: "orders",
-        ordering_key: receipt.order_id.to_string(),
-        payload: payload.to_string(),
-        attributes: attributes.to_string(),
-    })
+    let event = OrderPlaced {
+        order: receipt.clone(),
+        lines: progress.lines.clone(),
+        reference: progress.reference.clone(),
+        card_fingerprint: progress.card.fingerprint.clone(),
+        billing_address: progress.request.billing_address.clone(),
+        reservation_id: progress.reservation_id.as_ref().map(ToString::to_string),
+    };
+    OutboxEvent::new("orders", ORDER_PLACED, receipt.order_id.as_str(), &event)
 }
 
 fn encode_json<T: Serialize>(value: &T) -> String {

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use super::domain::{OrderId, Receipt, SagaState};
 use crate::platform::clock::to_millis;
 use crate::platform::db::Db;
+use crate::platform::outbox::OutboxEvent;
 use crate::platform::{Error, Result};
 
 /// A saga as stored.
@@ -22,21 +23,6 @@ pub struct SagaRecord<P> {
     pub progress: P,
     /// The answer, once it has ended.
     pub outcome: Option<(u16, String)>,
-}
-
-/// The event a confirmed order publishes.
-#[derive(Debug, Clone)]
-pub struct OutboxEvent {
-    /// Its id (consumers deduplicate on it).
-    pub id: String,
-    /// The topic, e.g. `orders`.
-    pub topic: &'static str,
-    /// Events with one key are delivered in order.
-    pub ordering_key: String,
-    /// The JSON payload.
-    pub payload: String,
-    /// JSON object of string attributes (event type, trace context).
-    pub attributes: String,
 }
 
 /// Whether a key was claimed.
@@ -182,18 +168,7 @@ impl CheckoutStore {
         .bind(to_millis(receipt.created_at))
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO outbox (id, topic, ordering_key, payload, attributes, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&event.id)
-        .bind(event.topic)
-        .bind(&event.ordering_key)
-        .bind(&event.payload)
-        .bind(&event.attributes)
-        .bind(to_millis(now))
-        .execute(&mut *tx)
-        .await?;
+        event.append(&mut tx, now).await?;
         sqlx::query(
             "UPDATE checkout_sagas SET state = $2, outcome_status = 201, outcome = $3, updated_at = $4 WHERE id = $1",
         )

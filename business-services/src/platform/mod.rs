@@ -5,11 +5,13 @@ pub mod client;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod faults;
 pub mod http;
 pub mod id;
 pub mod idempotency;
+pub mod outbox;
 pub mod page;
 pub mod tasks;
 #[cfg(feature = "testing")]

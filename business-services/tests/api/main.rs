@@ -3,6 +3,7 @@
 // A failed unwrap is a failed test, with its location: what a test wants.
 #![allow(clippy::unwrap_used)]
 
+mod accounting;
 mod cart;
 mod catalog;
 mod checkout;
@@ -14,4 +15,6 @@ mod furniture;
 mod harness;
 mod http;
 mod inventory;
+mod oms;
 mod payment;
+mod warehouse;

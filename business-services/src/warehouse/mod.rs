@@ -1,0 +1,1 @@
+//! Warehouse: shipments and parcels, carrier choice, tracking numbers and tracking events.

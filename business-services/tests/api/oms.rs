@@ -1,0 +1,1 @@
+//! The oms system over HTTP.

@@ -1,0 +1,1 @@
+//! The warehouse system over HTTP.
