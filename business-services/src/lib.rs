@@ -5,6 +5,7 @@
 //! (SQL), `client` (the typed client other systems use).
 
 pub mod accounting;
+pub mod broker;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

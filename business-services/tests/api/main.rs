@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounting;
+mod broker;
 mod cart;
 mod catalog;
 mod checkout;

@@ -1,0 +1,1 @@
+//! The event broker backends over their conformance suite.
