@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use business_services::platform::Error;
 use business_services::platform::db::{Db, redact};
 use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
-use business_services::{cart, checkout, fraud, furniture, inventory};
+use business_services::{broker, cart, checkout, fraud, furniture, inventory};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,8 @@ pub struct Config {
     pub fraud: fraud::Settings,
     /// Checkout settings.
     pub checkout: checkout::Settings,
+    /// Event broker settings.
+    pub broker: broker::Settings,
 }
 
 /// Where one system runs and keeps its data. Every field is optional.
@@ -73,6 +75,7 @@ impl Default for Config {
             furniture: furniture::Settings::default(),
             fraud: fraud::Settings::default(),
             checkout: checkout::Settings::default(),
+            broker: broker::Settings::default(),
         }
     }
 }
@@ -190,7 +193,8 @@ impl Config {
         section("inventory", self.inventory.validate())?;
         section("furniture", self.furniture.validate())?;
         section("fraud", self.fraud.validate())?;
-        section("checkout", self.checkout.validate())
+        section("checkout", self.checkout.validate())?;
+        section("broker", self.broker.validate())
     }
 
     /// The deployment settings of `system`.

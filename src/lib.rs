@@ -2,4 +2,5 @@
 //! library so the binary, the tests and the benchmarks start the store the same way.
 
 pub mod config;
+pub mod dead_letters;
 pub mod systems;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use boutique::config::Config;
+use boutique::dead_letters;
 use boutique::systems::{self, System, shown_path};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -36,11 +37,34 @@ enum Command {
         #[arg(required = true, value_parser = parse_system)]
         systems: Vec<System>,
     },
+    /// Lists or replays the messages the event broker gave up on (at <BROKER_URL>).
+    DeadLetters {
+        #[command(subcommand)]
+        action: DeadLetterAction,
+    },
     /// Creates or upgrades the stores of the named systems (all if none), then exits.
     Migrate {
         /// Systems to migrate: catalog, currency, cart.
         #[arg(value_parser = parse_system)]
         systems: Vec<System>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadLetterAction {
+    /// Lists dead letters, oldest first.
+    List {
+        /// Only this subscription's, e.g. oms-orders.
+        #[arg(long)]
+        subscription: Option<String>,
+    },
+    /// Puts dead letters back for delivery with fresh attempts.
+    Replay {
+        /// The subscription, e.g. oms-orders.
+        subscription: String,
+        /// Only this message; all of the subscription's dead letters if absent.
+        #[arg(long)]
+        message_id: Option<String>,
     },
 }
 
@@ -69,6 +93,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up => serve(&config, System::ALL).await,
         Command::Serve { systems } => serve(&config, &dedup(systems)).await,
+        Command::DeadLetters { action } => {
+            let broker = systems::url_of(&config, System::Broker);
+            match action {
+                DeadLetterAction::List { subscription } => dead_letters::list(&broker, subscription.as_deref()).await,
+                DeadLetterAction::Replay { subscription, message_id } => {
+                    dead_letters::replay(&broker, &subscription, message_id.as_deref()).await
+                }
+            }
+        }
         Command::Migrate { systems } => {
             let systems = if systems.is_empty() { System::ALL.to_vec() } else { dedup(systems) };
             for (system, db) in systems::open_stores(&config, &systems).await? {

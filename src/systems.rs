@@ -8,13 +8,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use business_services::broker::BrokerService;
+use business_services::broker::relay::Relay;
 use business_services::cart::CartService;
 use business_services::checkout::{CheckoutService, PeerUrls};
 use business_services::inventory::InventoryService;
 use business_services::platform::clock::{Clock, SystemClock};
 use business_services::platform::db::Db;
 use business_services::platform::http::serve;
-use business_services::{cart, catalog, checkout, crm, currency, fraud, furniture, inventory, payment};
+use business_services::{broker, cart, catalog, checkout, crm, currency, fraud, furniture, inventory, payment};
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -43,6 +45,8 @@ pub enum System {
     Fraud,
     /// The order saga.
     Checkout,
+    /// The event broker.
+    Broker,
 }
 
 impl System {
@@ -57,6 +61,7 @@ impl System {
         System::Furniture,
         System::Fraud,
         System::Checkout,
+        System::Broker,
     ];
 
     /// The name used on the command line, in configuration and as the PostgreSQL schema.
@@ -71,6 +76,7 @@ impl System {
             System::Furniture => "furniture",
             System::Fraud => "fraud",
             System::Checkout => "checkout",
+            System::Broker => "broker",
         }
     }
 
@@ -101,6 +107,7 @@ impl System {
             System::Furniture => &furniture::MIGRATOR,
             System::Fraud => &fraud::MIGRATOR,
             System::Checkout => &checkout::MIGRATOR,
+            System::Broker => &broker::MIGRATOR,
         }
     }
 }
@@ -193,6 +200,22 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
             Ok(())
         });
     };
+    // Publishers in this process hand their outbox straight to the local broker.
+    let broker = systems
+        .contains(&System::Broker)
+        .then(|| BrokerService::new(&stores[&System::Broker], &config.broker, clock.clone(), None));
+    let relay_outbox = |name: &'static str, db: &Db| -> BoxedTask {
+        match &broker {
+            Some(broker) => {
+                let relay = Relay::new(db.clone(), Arc::new(broker.queue().clone()), clock.clone());
+                Box::pin(relay.run(name, shutdown.clone()))
+            }
+            None => {
+                tracing::warn!(name, "No broker runs in this process: events wait in the outbox.");
+                Box::pin(async {})
+            }
+        }
+    };
     let mut routers = Vec::new();
     for (system, listener) in listeners {
         let db = &stores[&system];
@@ -227,7 +250,13 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
                 };
                 let service = CheckoutService::new(db, &urls, &config.checkout, clock.clone());
                 background(Box::pin(service.clone().run_recovery(shutdown.clone())));
+                background(relay_outbox("relay the checkout outbox", db));
                 service.router(db, &faults)
+            }
+            System::Broker => {
+                let broker = broker.clone().context("the broker service is created with the broker")?;
+                background(Box::pin(broker.clone().run(shutdown.clone())));
+                broker.router(db, &faults)
             }
         };
         routers.push((system, listener, router));
@@ -241,6 +270,11 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
         });
     }
     Ok(Running { addresses, tasks, stores })
+}
+
+/// Where `system` is reached from another process: its configured URL, else its address.
+pub fn url_of(config: &Config, system: System) -> String {
+    peer_url(config, &BTreeMap::new(), system)
 }
 
 /// Where `peer` is reached: its configured URL, else this process if it runs here, else its
@@ -265,7 +299,9 @@ async fn seed(stores: &BTreeMap<System, Db>, now: time::OffsetDateTime) -> anyho
             System::Currency => currency::seed_demo_data(db, now).await,
             System::Inventory => inventory::seed_demo_data(db, now).await,
             System::Crm => crm::seed_demo_data(db, now).await,
-            System::Cart | System::Payment | System::Furniture | System::Fraud | System::Checkout => Ok(0),
+            System::Cart | System::Payment | System::Furniture | System::Fraud | System::Checkout | System::Broker => {
+                Ok(0)
+            }
         }
         .with_context(|| format!("{system}: loading demo data failed"))?;
         if added > 0 {

@@ -83,8 +83,8 @@ impl Drop for Boutique {
     }
 }
 
-const SYSTEMS: [&str; 9] =
-    ["cart", "catalog", "checkout", "crm", "currency", "fraud", "furniture", "inventory", "payment"];
+const SYSTEMS: [&str; 10] =
+    ["broker", "cart", "catalog", "checkout", "crm", "currency", "fraud", "furniture", "inventory", "payment"];
 
 /// `<SYSTEM>_<suffix>=value` for every system.
 fn every_system(suffix: &str, value: &str) -> Vec<(String, String)> {
@@ -190,6 +190,11 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
         add_to_cart(first.url("cart"), "session-order", "brass-table-lamp", 1).await;
         let order = place_order(first.url("checkout"), "session-order").await;
         assert_eq!(order["status"], "confirmed");
+        let listed = boutique(workdir.path(), &["dead-letters", "list"], &[("BROKER_URL", first.url("broker"))])
+            .output()
+            .expect("run boutique dead-letters");
+        assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+        assert!(String::from_utf8_lossy(&listed.stdout).contains("0 dead letter(s)"));
         first.stop();
 
         let second = Boutique::start(workdir.path(), &args, &env);

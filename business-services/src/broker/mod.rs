@@ -1,7 +1,136 @@
 //! Event broker: topics, push subscriptions, retries with backoff, dead letters. Backends:
 //! embedded (durable, on the SQL store: the default), NATS JetStream, and Google Pub/Sub for
 //! publishing (Pub/Sub pushes by itself, with the same envelope).
+//!
+//! Publishers write events to their outbox; a [`relay::Relay`] publishes them; a
+//! [`push::Pusher`] per subscription POSTs them to consumers in Pub/Sub's push envelope.
 
+pub mod api;
+pub mod embedded;
 pub mod nats;
 pub mod pubsub;
+pub mod push;
 pub mod queue;
+pub mod relay;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use sqlx::migrate::Migrator;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+use crate::platform::client::RequestSigner;
+use crate::platform::clock::Clock;
+use crate::platform::db::Db;
+use crate::platform::faults::Faults;
+use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::tasks;
+use embedded::EmbeddedQueue;
+use push::{PushSettings, Pusher};
+use queue::Queue;
+
+/// The embedded broker's schema migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/broker");
+
+/// How long acknowledged deliveries are kept for the lag figures and inspection.
+const RETENTION: time::Duration = time::Duration::hours(1);
+
+/// The broker's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Deliveries before a message is dead-lettered, for subscriptions that do not say.
+    pub max_attempts: u32,
+    /// How pushes are made and retried.
+    pub push: PushSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { max_attempts: 8, push: PushSettings::default() }
+    }
+}
+
+impl Settings {
+    /// Checks the values; names the first bad key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if !(1..=100).contains(&self.max_attempts) {
+            return Err(("max_attempts", "must be between 1 and 100".into()));
+        }
+        self.push.validate()
+    }
+}
+
+/// The embedded broker: its API, its pushers and its housekeeping.
+#[derive(Debug, Clone)]
+pub struct BrokerService {
+    queue: EmbeddedQueue,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    signer: Option<Arc<dyn RequestSigner>>,
+}
+
+impl BrokerService {
+    /// The broker over its migrated `db`; pushes are signed by `signer` when given.
+    pub fn new(db: &Db, settings: &Settings, clock: Arc<dyn Clock>, signer: Option<Arc<dyn RequestSigner>>) -> Self {
+        BrokerService {
+            queue: EmbeddedQueue::new(db.clone(), clock.clone()),
+            settings: settings.clone(),
+            clock,
+            signer,
+        }
+    }
+
+    /// The queue, to publish to in this process and to subscribe with.
+    pub fn queue(&self) -> &EmbeddedQueue {
+        &self.queue
+    }
+
+    /// The HTTP service, with `faults` injected.
+    pub fn router(&self, db: &Db, faults: &Faults) -> Router {
+        let state = api::BrokerState {
+            queue: self.queue.clone(),
+            clock: self.clock.clone(),
+            default_max_attempts: self.settings.max_attempts,
+        };
+        http::service(api::routes(state), api::ApiDoc::openapi(), vec![ReadinessCheck::database(db)], faults)
+    }
+
+    /// Runs a pusher for every subscription (also those created later) and prunes settled
+    /// deliveries, until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let prune = tasks::every(Duration::from_secs(600), shutdown.clone(), "prune settled deliveries", || {
+            self.queue.prune(self.clock.now() - RETENTION)
+        });
+        tokio::join!(prune, self.supervise(shutdown.clone()));
+    }
+
+    async fn supervise(&self, shutdown: CancellationToken) {
+        let queue: Arc<dyn Queue> = Arc::new(self.queue.clone());
+        let pusher = Pusher::new(queue, self.settings.push.clone(), self.signer.clone(), self.queue.publications());
+        let mut running = BTreeSet::new();
+        let mut pushers = tokio::task::JoinSet::new();
+        let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            match self.queue.subscriptions().await {
+                Ok(subscriptions) => {
+                    for subscription in subscriptions {
+                        if running.insert(subscription.name.clone()) {
+                            pushers.spawn(pusher.clone().run(subscription, shutdown.clone()));
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "Listing subscriptions failed; will retry."),
+            }
+        }
+        while pushers.join_next().await.is_some() {}
+    }
+}

@@ -18,6 +18,9 @@ use super::extract::ApiJson;
 pub const TYPE: &str = "type";
 /// Attribute carrying the W3C trace context of the request that caused the event.
 pub const TRACEPARENT: &str = "traceparent";
+/// Attribute carrying the event id through brokers that assign message ids of their own
+/// (Google Pub/Sub); consumers deduplicate on it.
+pub const EVENT_ID: &str = "event_id";
 
 /// A message on a topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,10 +110,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Pushed<T> {
         let bad = |why: String| Error::BadRequest { detail: format!("message {}: {why}", envelope.message.message_id) };
         let data = STANDARD.decode(&envelope.message.data).map_err(|e| bad(format!("data is not base64: {e}")))?;
         let payload = serde_json::from_slice(&data).map_err(|e| bad(format!("data is not the expected event: {e}")))?;
+        let attributes = envelope.message.attributes;
         Ok(Pushed {
-            event_id: envelope.message.message_id,
-            event_type: envelope.message.attributes.get(TYPE).cloned().unwrap_or_default(),
-            attributes: envelope.message.attributes,
+            event_id: attributes.get(EVENT_ID).cloned().unwrap_or(envelope.message.message_id),
+            event_type: attributes.get(TYPE).cloned().unwrap_or_default(),
+            attributes,
             payload,
         })
     }

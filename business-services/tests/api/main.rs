@@ -10,6 +10,7 @@ mod catalog;
 mod checkout;
 mod crm;
 mod currency;
+mod events;
 mod faults;
 mod fraud;
 mod furniture;
