@@ -124,6 +124,11 @@ impl NatsQueue {
         })
     }
 
+    /// The prefix of its stream and subject names.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Deletes every stream of this queue's prefix (topics, subscriptions, dead letters).
     pub async fn delete_streams(&self) -> Result<()> {
         let mut names = self.jetstream.stream_names();

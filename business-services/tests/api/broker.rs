@@ -4,6 +4,7 @@
 //! fake OAuth token endpoint.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -253,36 +254,48 @@ async fn dead_letters_and_replays(queue: &dyn Queue, topic: &str) {
     assert_eq!(queue.replay(&subscription, None).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn nats_jetstream_passes_the_queue_conformance_suite() {
+/// Runs `scenario` on a fresh NATS prefix, then deletes its streams even when it failed.
+async fn on_nats<F, Fut>(scenario: F)
+where
+    F: FnOnce(Arc<NatsQueue>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     if !testing::nats_available() {
         return;
     }
     let prefix = format!("test{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let queue = NatsQueue::connect(&testing::nats_url(), &prefix).await.unwrap();
-    queue_conformance(&queue, "events").await;
-
-    // Another process finds the subscriptions on the server.
-    let other = NatsQueue::connect(&testing::nats_url(), &prefix).await.unwrap();
-    let m = message("events_basic", "k", "later");
-    other.publish(&m).await.unwrap();
-    let leased = lease_until(&other, "events_basic-sub", &m.id, LONG_LEASE).await;
-    other.ack(find(&leased, &m.id)).await.unwrap();
+    let queue = Arc::new(NatsQueue::connect(&testing::nats_url(), &prefix).await.unwrap());
+    let outcome = tokio::spawn(scenario(queue.clone())).await;
     queue.delete_streams().await.unwrap();
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn nats_jetstream_passes_the_queue_conformance_suite() {
+    on_nats(|queue| async move {
+        queue_conformance(queue.as_ref(), "events").await;
+
+        // Another process finds the subscriptions on the server.
+        let other = NatsQueue::connect(&testing::nats_url(), queue.prefix()).await.unwrap();
+        let m = message("events_basic", "k", "later");
+        other.publish(&m).await.unwrap();
+        let leased = lease_until(&other, "events_basic-sub", &m.id, LONG_LEASE).await;
+        other.ack(find(&leased, &m.id)).await.unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn nats_rejects_names_that_do_not_fit_in_subjects() {
-    if !testing::nats_available() {
-        return;
-    }
-    let prefix = format!("test{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let queue = NatsQueue::connect(&testing::nats_url(), &prefix).await.unwrap();
-    let error = queue.publish(&message("orders.>", "k", "x")).await.unwrap_err().to_string();
-    assert!(error.starts_with("topic:"), "{error}");
-    let error = queue.lease("no-such-subscription", 1, LONG_LEASE).await.unwrap_err().to_string();
-    assert!(error.contains("not found"), "{error}");
-    queue.delete_streams().await.unwrap();
+    on_nats(|queue| async move {
+        let error = queue.publish(&message("orders.>", "k", "x")).await.unwrap_err().to_string();
+        assert!(error.starts_with("topic:"), "{error}");
+        let error = queue.lease("no-such-subscription", 1, LONG_LEASE).await.unwrap_err().to_string();
+        assert!(error.contains("not found"), "{error}");
+    })
+    .await;
 }
 
 /// A private key made for these tests only (RSA 2048, PKCS#8); it protects nothing.
