@@ -1,5 +1,5 @@
 //! Test support shared by the workspace's test suites (feature `testing`): which database
-//! backends can run here, and running a scenario on each.
+//! backends can run here (databases, NATS), and running a scenario on each.
 
 use std::future::Future;
 use std::io::Write;
@@ -37,6 +37,33 @@ pub fn postgres_available() -> bool {
             let _ = writeln!(
                 std::io::stderr(),
                 "note: skipping the PostgreSQL runs: nothing answers at {host_port} (set TEST_POSTGRES_URL)"
+            );
+        }
+        reachable
+    })
+}
+
+/// The NATS server (with JetStream) tests use: `TEST_NATS_URL`, else the local server.
+pub fn nats_url() -> String {
+    std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// Whether the NATS server answers. When it does not, says so once on the terminal.
+pub fn nats_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        let url = nats_url();
+        let host_port = url.rsplit('/').next().unwrap_or_default().to_owned();
+        let host_port = host_port.rsplit('@').next().unwrap_or_default();
+        let reachable = host_port
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addresses| addresses.next())
+            .is_some_and(|address| TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok());
+        if !reachable {
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: skipping the NATS runs: nothing answers at {host_port} (set TEST_NATS_URL)"
             );
         }
         reachable
