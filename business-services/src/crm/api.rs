@@ -14,11 +14,13 @@ use super::domain::{
     Address, Channel, CountryCode, Customer, CustomerId, Email, LoyaltyEntry, LoyaltyStatus, MAX_AUTHOR, MAX_BODY,
     MAX_NAME, MAX_REASON, MAX_SUBJECT, NewAddress, NewCustomer, NewLoyaltyEntry, NewTicket, Note, Priority, Standing,
     Ticket, TicketId, TicketMessage, TicketStatus, Tier, check_delta, check_phone, check_reference, free_text,
-    single_line,
+    order_earning, single_line,
 };
 use super::store::{After, CrmStore, CustomerSearch, IdempotencyKey, Outcome};
+use crate::checkout::domain::{ORDER_PLACED, OrderPlaced};
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
+use crate::platform::events::Pushed;
 use crate::platform::extract::{ApiJson, ApiQuery};
 use crate::platform::idempotency::optional_key;
 use crate::platform::page::{self, Page};
@@ -46,6 +48,7 @@ pub fn routes(state: CrmState) -> Router {
         .route("/v1/tickets/{id}", get(get_ticket))
         .route("/v1/tickets/{id}/messages", post(add_message))
         .route("/v1/tickets/{id}/status", put(set_ticket_status))
+        .route("/v1/events/orders", post(order_event))
         .with_state(state)
 }
 
@@ -71,7 +74,8 @@ pub fn routes(state: CrmState) -> Router {
         list_tickets,
         get_ticket,
         add_message,
-        set_ticket_status
+        set_ticket_status,
+        order_event
     ),
     components(schemas(
         Customer,
@@ -520,4 +524,35 @@ async fn set_ticket_status(
     let id = parse_ticket_id(&id)?;
     let author = author(&body.author)?;
     Ok(Json(state.store.set_ticket_status(&id, body.status, &author, state.clock.now()).await?))
+}
+
+/// Receives the `orders` topic (a Pub/Sub push): a confirmed `order.placed` of a signed-in
+/// customer earns loyalty points at the customer's tier, on the merchandise subtotal in US
+/// dollars, once per order (the order id is the ledger reference). Guests' and held orders,
+/// other event types and unknown customers (logged) are acknowledged without effect; a
+/// malformed message is a 400, so the broker dead-letters it.
+#[utoipa::path(post, path = "/v1/events/orders", request_body(content = Object, description = "A Pub/Sub push envelope carrying an order.placed event"),
+    responses((status = 204, description = "Applied, already applied, or ignored"), (status = 400, body = Problem)))]
+async fn order_event(State(state): State<CrmState>, pushed: Pushed<serde_json::Value>) -> Result<StatusCode> {
+    let Some(event) = pushed.payload_of::<OrderPlaced>(ORDER_PLACED)? else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let earning = order_earning(&event)
+        .map_err(|why| Error::BadRequest { detail: format!("message {}: {why}", pushed.event_id) })?;
+    let Some(earning) = earning else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    match state.store.award_order_points(&earning, state.clock.now()).await {
+        Ok(points) => {
+            tracing::info!(customer = %earning.customer_id, order = %earning.reference, points, "Order points awarded.")
+        }
+        Err(Error::NotFound { .. }) => tracing::warn!(
+            customer = %earning.customer_id,
+            order = %earning.reference,
+            event = %pushed.event_id,
+            "An order of an unknown customer earns no points; acknowledged."
+        ),
+        Err(other) => return Err(other),
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use crate::checkout::domain::{OrderPlaced, OrderStatus, merchandise_subtotal};
 use crate::money::{CurrencyCode, Money};
 use crate::platform::id::string_id;
 
@@ -669,6 +670,35 @@ pub struct TicketMessage {
 /// The message recorded when `author` moves a ticket from `from` to `to`.
 pub fn status_change_message(author: &str, from: TicketStatus, to: TicketStatus) -> String {
     format!("{author} changed the status from {from} to {to}.")
+}
+
+/// The reason of the points an order earns.
+pub const ORDER_REASON: &str = "order";
+
+/// Points a placed order earns its customer, before the tier is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEarning {
+    /// Who earns them.
+    pub customer_id: CustomerId,
+    /// The order id: the ledger reference, so an order earns once.
+    pub reference: String,
+    /// The order's merchandise subtotal in US dollars (shipping, freight and discounts do not earn).
+    pub amount: Money,
+}
+
+/// What a placed order earns: `None` for a guest's order and for an order held for review
+/// (it has not been charged); an error when the event cannot be an order of ours (a customer
+/// id of another form, a subtotal that overflows).
+pub fn order_earning(event: &OrderPlaced) -> Result<Option<OrderEarning>, String> {
+    let Some(customer_id) = &event.order.customer_id else {
+        return Ok(None);
+    };
+    if event.order.status != OrderStatus::Confirmed {
+        return Ok(None);
+    }
+    let customer_id = CustomerId::parse(customer_id).map_err(|why| format!("customer_id: {why}"))?;
+    let amount = merchandise_subtotal(&event.lines).ok_or("the merchandise subtotal overflows")?;
+    Ok(Some(OrderEarning { customer_id, reference: event.order.order_id.to_string(), amount }))
 }
 
 #[cfg(test)]

@@ -1,7 +1,12 @@
 //! CRM: customers, addresses, loyalty tiers and points, account standing, notes and tickets.
 //!
-//! Checkout reads a customer's tier and discount through [`client::CrmClient`]; order events
-//! award points through it, once per order (the order id is the ledger reference). Agents read
+//! Checkout reads a customer's tier and discount through [`client::CrmClient`]. The CRM
+//! consumes the `orders` topic (`POST /v1/events/orders`, a Pub/Sub push): a confirmed order
+//! of a signed-in customer earns points on its merchandise subtotal in US dollars at the
+//! customer's tier, once per order: the order id is the ledger reference, unique per customer
+//! and written in the same transaction as the points, so a redelivered event (under any event
+//! id) changes nothing. Guests' orders, orders held for review and orders of customers the CRM
+//! does not know earn nothing and are acknowledged. Agents read
 //! and write notes and tickets through the CRM dashboard, and AI agents read them through the
 //! read-only MCP server: note and message bodies are untrusted text.
 //!

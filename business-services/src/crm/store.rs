@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use super::domain::{
     Address, AddressId, Channel, CountryCode, Customer, CustomerId, Email, EntryId, LoyaltyEntry, LoyaltyStatus,
-    MessageId, NewAddress, NewCustomer, NewLoyaltyEntry, NewTicket, Note, NoteId, Priority, Standing, Ticket, TicketId,
-    TicketMessage, TicketStatus, status_change_message,
+    MessageId, NewAddress, NewCustomer, NewLoyaltyEntry, NewTicket, Note, NoteId, ORDER_REASON, OrderEarning, Priority,
+    Standing, Ticket, TicketId, TicketMessage, TicketStatus, points_for, status_change_message,
 };
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::{Db, like_pattern};
@@ -304,6 +304,35 @@ impl CrmStore {
             load_loyalty(&mut tx, customer).await?.ok_or_else(|| Error::not_found("customer", customer.as_str()))?;
         tx.commit().await?;
         Ok(Outcome::Created(after))
+    }
+
+    /// Awards the points a placed order earns at the customer's tier now, once per order: an
+    /// order already awarded, or earning nothing (under a dollar), changes nothing. Returns the
+    /// points added now. An unknown customer is [`Error::NotFound`].
+    pub async fn award_order_points(&self, earning: &OrderEarning, now: OffsetDateTime) -> Result<i64> {
+        let customer = &earning.customer_id;
+        let mut tx = self.db.begin_write().await?;
+        lock_customer(&mut tx, customer).await?;
+        let awarded: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM loyalty_entries WHERE customer_id = $1 AND reference = $2")
+                .bind(customer.as_str())
+                .bind(&earning.reference)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if awarded.is_some() {
+            return Ok(0);
+        }
+        let status =
+            load_loyalty(&mut tx, customer).await?.ok_or_else(|| Error::not_found("customer", customer.as_str()))?;
+        let points = points_for(status.tier, earning.amount);
+        if points == 0 {
+            return Ok(0);
+        }
+        let entry =
+            NewLoyaltyEntry { delta: points, reason: ORDER_REASON.to_owned(), reference: earning.reference.clone() };
+        insert_entry(&mut tx, customer, &EntryId::generate(), &entry, now).await?;
+        tx.commit().await?;
+        Ok(points)
     }
 
     /// A customer's ledger entries, newest first.

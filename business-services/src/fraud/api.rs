@@ -16,12 +16,14 @@ use utoipa::{IntoParams, OpenApi};
 
 use super::domain::{
     AccountStanding, Assessment, AssessmentId, AssessmentRequest, CardSummary, Decision, Location, Policy, Reason,
-    Review, ReviewDecision, ReviewOutcome, ReviewStatus,
+    Review, ReviewDecision, ReviewOutcome, ReviewStatus, SeenOrder,
 };
 use super::signing::{self, MAX_SKEW_SECS, Rejection};
 use super::store::{FraudStore, Outcome};
+use crate::checkout::domain::{ORDER_PLACED, OrderPlaced};
 use crate::platform::clock::{Clock, from_millis};
 use crate::platform::error::{Error, Problem, Result};
+use crate::platform::events::Pushed;
 use crate::platform::extract::{ApiJson, ApiQuery};
 use crate::platform::page::{self, Page};
 
@@ -57,6 +59,7 @@ pub fn routes(state: FraudState) -> Router {
         .route("/v1/assessments/{id}", get(get_assessment))
         .route("/v1/reviews", get(list_reviews))
         .route("/v1/reviews/{assessment_id}/decision", post(decide_review))
+        .route("/v1/events/orders", post(order_event))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
 }
@@ -70,7 +73,7 @@ pub fn routes(state: FraudState) -> Router {
             headers x-boutique-key-id, x-boutique-timestamp (Unix seconds) and x-boutique-signature = hex \
             HMAC-SHA256(secret, METHOD \\n path-and-query \\n timestamp \\n hex SHA-256 of the body)."
     ),
-    paths(create_assessment, get_assessment, list_reviews, decide_review),
+    paths(create_assessment, get_assessment, list_reviews, decide_review, order_event),
     components(schemas(
         AssessmentRequest,
         CardSummary,
@@ -197,4 +200,25 @@ async fn decide_review(
     let id = parse_id(&assessment_id, "assessment_id")?;
     body.validate().map_err(|(field, message)| Error::invalid(field, message))?;
     Ok(Json(state.store.decide(&id, &body, state.clock.now()).await?))
+}
+
+/// Receives the `orders` topic (a Pub/Sub push, signed by the broker like every request): a
+/// confirmed `order.placed` joins the history that velocity and amount features count, once
+/// per order. Held orders and other event types are acknowledged without effect; a malformed
+/// message is a 400, so the broker dead-letters it.
+#[utoipa::path(post, path = "/v1/events/orders",
+    request_body(content = Object, description = "A Pub/Sub push envelope carrying an order.placed event"),
+    responses((status = 204, description = "Applied, already applied, or ignored"), (status = 400, body = Problem),
+        (status = 401, body = Problem)))]
+async fn order_event(State(state): State<FraudState>, pushed: Pushed<serde_json::Value>) -> Result<StatusCode> {
+    let Some(event) = pushed.payload_of::<OrderPlaced>(ORDER_PLACED)? else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let order = SeenOrder::from_event(&event)
+        .map_err(|why| Error::BadRequest { detail: format!("message {}: {why}", pushed.event_id) })?;
+    if let Some(order) = order {
+        let recorded = state.store.record_order(&order, &pushed.event_id).await?;
+        tracing::debug!(order = %order.order_id, recorded, "Confirmed order joins the velocity history.");
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

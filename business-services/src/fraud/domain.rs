@@ -1,15 +1,18 @@
 //! Risk assessments: the request, the features gathered for it, and the scoring rules.
 //!
 //! Each rule that fires adds its points and a reason; the score is the sum, capped at 100.
-//! Velocity counts are of the engine's *earlier* assessments in the window.
+//! Velocity counts and amount history are of the engine's *earlier orders*: its earlier
+//! assessments and the confirmed orders it heard of on the `orders` topic, each order once
+//! (an order is usually both: its assessment and its `order.placed` event carry the same
+//! checkout reference, which is what is counted; see [`SeenOrder`]).
 //!
 //! | code | fires when | points |
 //! |---|---|---|
 //! | `amount_spike` | the amount is more than 3× the mean of the customer's earlier amounts (same currency) | 25 |
-//! | `large_first_purchase` | no earlier assessment and the amount is above the currency's limit | 20 |
-//! | `card_velocity_1h` / `_24h` | 3+ earlier assessments of the card in an hour / 6+ in a day | 25 / 15 |
-//! | `customer_velocity_1h` / `_24h` | 3+ earlier assessments of the customer or email in an hour / 8+ in a day | 20 / 10 |
-//! | `address_velocity_1h` / `_24h` | 5+ earlier assessments shipping to the postal code in an hour / 20+ in a day | 15 / 10 |
+//! | `large_first_purchase` | no earlier order and the amount is above the currency's limit | 20 |
+//! | `card_velocity_1h` / `_24h` | 3+ earlier orders of the card in an hour / 6+ in a day | 25 / 15 |
+//! | `customer_velocity_1h` / `_24h` | 3+ earlier orders of the customer or email in an hour / 8+ in a day | 20 / 10 |
+//! | `address_velocity_1h` / `_24h` | 5+ earlier orders shipping to the postal code in an hour / 20+ in a day | 15 / 10 |
 //! | `new_account` / `young_account` | the account is less than 1 day / 30 days old | 25 / 10 |
 //! | `country_mismatch` | billing and shipping countries differ | 20 |
 //! | `account_watch` | the account standing is `watch` | 30 |
@@ -22,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
+use crate::checkout::domain::{OrderPlaced, OrderStatus, merchandise_subtotal};
 use crate::money::{CurrencyCode, Money};
 use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 
@@ -239,7 +243,7 @@ impl AssessmentRequest {
 pub struct Features {
     /// The amount assessed, in minor units.
     pub amount: i64,
-    /// The customer's (or email's) earlier assessments in the same currency.
+    /// The customer's (or email's) earlier orders in the same currency.
     pub previous_count: u32,
     /// Their total amount, in minor units.
     pub previous_total: i64,
@@ -301,7 +305,7 @@ pub fn score(features: &Features) -> Verdict {
             > i128::from(SPIKE_FACTOR) * i128::from(f.previous_total);
     fire(spike, "amount_spike", points::AMOUNT_SPIKE, &|| {
         format!(
-            "the amount is more than {SPIKE_FACTOR}x the mean of the customer's {} earlier assessments",
+            "the amount is more than {SPIKE_FACTOR}x the mean of the customer's {} earlier orders",
             f.previous_count
         )
     });
@@ -313,24 +317,24 @@ pub fn score(features: &Features) -> Verdict {
         |(hour, day): (u32, u32), (hour_limit, day_limit): (u32, u32)| (hour >= hour_limit, day >= day_limit);
     let (card_hour, card_day) = velocity((f.card_last_hour, f.card_last_day), CARD_VELOCITY);
     fire(card_hour, "card_velocity_1h", points::CARD_VELOCITY_HOUR, &|| {
-        format!("{} earlier assessments of this card in the last hour", f.card_last_hour)
+        format!("{} earlier orders of this card in the last hour", f.card_last_hour)
     });
     fire(card_day, "card_velocity_24h", points::CARD_VELOCITY_DAY, &|| {
-        format!("{} earlier assessments of this card in the last 24 hours", f.card_last_day)
+        format!("{} earlier orders of this card in the last 24 hours", f.card_last_day)
     });
     let (customer_hour, customer_day) = velocity((f.customer_last_hour, f.customer_last_day), CUSTOMER_VELOCITY);
     fire(customer_hour, "customer_velocity_1h", points::CUSTOMER_VELOCITY_HOUR, &|| {
-        format!("{} earlier assessments of this customer in the last hour", f.customer_last_hour)
+        format!("{} earlier orders of this customer in the last hour", f.customer_last_hour)
     });
     fire(customer_day, "customer_velocity_24h", points::CUSTOMER_VELOCITY_DAY, &|| {
-        format!("{} earlier assessments of this customer in the last 24 hours", f.customer_last_day)
+        format!("{} earlier orders of this customer in the last 24 hours", f.customer_last_day)
     });
     let (address_hour, address_day) = velocity((f.address_last_hour, f.address_last_day), ADDRESS_VELOCITY);
     fire(address_hour, "address_velocity_1h", points::ADDRESS_VELOCITY_HOUR, &|| {
-        format!("{} earlier assessments shipping to this postal code in the last hour", f.address_last_hour)
+        format!("{} earlier orders shipping to this postal code in the last hour", f.address_last_hour)
     });
     fire(address_day, "address_velocity_24h", points::ADDRESS_VELOCITY_DAY, &|| {
-        format!("{} earlier assessments shipping to this postal code in the last 24 hours", f.address_last_day)
+        format!("{} earlier orders shipping to this postal code in the last 24 hours", f.address_last_day)
     });
     let age = f.account_age_secs;
     let new = age.is_some_and(|secs| secs < Duration::DAY.whole_seconds());
@@ -531,6 +535,55 @@ pub struct Review {
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub decided_at: Option<OffsetDateTime>,
+}
+
+/// A confirmed order heard of on the `orders` topic, as the velocity history keeps it.
+///
+/// It counts beside the assessments in the amount and velocity features, keyed by the
+/// checkout `reference` that the order's assessment carries too: an order both assessed and
+/// confirmed counts once (at its assessment), and an order confirmed without an assessment
+/// here (the engine was unreachable and checkout went on, or another engine scored it) still
+/// counts. Its amount is the merchandise subtotal in US dollars, as checkout assesses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenOrder {
+    /// The order id: the order is recorded once.
+    pub order_id: String,
+    /// The checkout reference its assessment carries.
+    pub reference: String,
+    /// The signed-in customer, if any.
+    pub customer_id: Option<String>,
+    /// Who ordered.
+    pub email: String,
+    /// The merchandise subtotal.
+    pub amount: Money,
+    /// Keyed hash of the card number.
+    pub card_fingerprint: String,
+    /// Where it ships.
+    pub shipping: Location,
+    /// When it was placed.
+    pub placed_at: OffsetDateTime,
+}
+
+impl SeenOrder {
+    /// The order of an `order.placed` event, when confirmed (an order held for review has its
+    /// assessment already and may yet be rejected); an error when its subtotal overflows.
+    pub fn from_event(event: &OrderPlaced) -> Result<Option<SeenOrder>, String> {
+        if event.order.status != OrderStatus::Confirmed {
+            return Ok(None);
+        }
+        let amount = merchandise_subtotal(&event.lines).ok_or("the merchandise subtotal overflows")?;
+        let address = &event.order.shipping_address;
+        Ok(Some(SeenOrder {
+            order_id: event.order.order_id.to_string(),
+            reference: event.reference.clone(),
+            customer_id: event.order.customer_id.clone(),
+            email: event.order.email.clone(),
+            amount,
+            card_fingerprint: event.card_fingerprint.clone(),
+            shipping: Location { country: address.country.clone(), postal_code: address.postal_code.clone() },
+            placed_at: event.order.created_at,
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,12 @@
 //! callers.
 //!
 //! Every assessment is scored from features gathered over the engine's own history of earlier
-//! assessments (amount against the customer's usual, velocity per card, customer and shipping
+//! orders (amount against the customer's usual, velocity per card, customer and shipping
 //! address, account age and standing, billing/shipping mismatch; see [`domain`]) and stored
-//! with those features. Scores from [`Settings::review_at`] are queued for an analyst; from
+//! with those features. That history is its earlier assessments and the confirmed orders it
+//! consumes from the `orders` topic (`POST /v1/events/orders`, pushed by the broker and signed
+//! like any caller), each order counted once by its checkout reference
+//! ([`domain::SeenOrder`]). Scores from [`Settings::review_at`] are queued for an analyst; from
 //! [`Settings::block_at`], or for suspended accounts, blocked. Callers sign every request
 //! ([`signing`]).
 

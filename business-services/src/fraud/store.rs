@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::domain::{
     Assessment, AssessmentId, AssessmentRequest, Decision, Features, Policy, Reason, Review, ReviewDecision,
-    ReviewStatus, score,
+    ReviewStatus, SeenOrder, score,
 };
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::Db;
@@ -101,7 +101,7 @@ fn encode<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Internal { detail: format!("could not encode the {what}: {e}") })
 }
 
-/// Which earlier assessments a velocity feature counts.
+/// Which earlier orders a velocity feature counts.
 enum Subject<'a> {
     Card(&'a str),
     Customer { id: Option<&'a str>, email: &'a str },
@@ -272,6 +272,30 @@ impl FraudStore {
         })
     }
 
+    /// Records a confirmed order told by event `event_id` in the history, once per order;
+    /// `false` when it was recorded before.
+    pub async fn record_order(&self, order: &SeenOrder, event_id: &str) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO orders_seen (order_id, reference, event_id, customer_id, email, amount_minor, currency, \
+             card_fingerprint, shipping_country, shipping_postal_code, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (order_id) DO NOTHING",
+        )
+        .bind(&order.order_id)
+        .bind(&order.reference)
+        .bind(event_id)
+        .bind(order.customer_id.as_deref())
+        .bind(&order.email)
+        .bind(order.amount.minor_units)
+        .bind(order.amount.currency.as_str())
+        .bind(&order.card_fingerprint)
+        .bind(&order.shipping.country)
+        .bind(&order.shipping.postal_code)
+        .bind(to_millis(order.placed_at))
+        .execute(self.db.pool())
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     /// Remembers the signature of an accepted request until `forget_after`; `false` if it was
     /// seen before. Forgets signatures whose time has passed at `now`.
     pub async fn remember_signature(
@@ -312,7 +336,8 @@ async fn load_review(connection: &mut AnyConnection, id: &AssessmentId) -> Resul
     row.map(|row| row.into_review().map(|(_, review)| review)).transpose()
 }
 
-/// The features of `request` at `now`, from the history of earlier assessments.
+/// The features of `request` at `now`, from the history of earlier orders (`order_history`:
+/// assessments, and confirmed orders not assessed here).
 async fn gather(
     connection: &mut AnyConnection,
     request: &AssessmentRequest,
@@ -346,11 +371,11 @@ fn count(value: i64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
-/// How many earlier assessments the customer (or their email) had in the request's currency,
-/// and their total.
+/// How many earlier orders the customer (or their email) had in the request's currency, and
+/// their total.
 async fn amount_history(connection: &mut AnyConnection, request: &AssessmentRequest) -> Result<(u32, i64)> {
     let (assessments, total): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM assessments \
+        "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM order_history \
          WHERE currency = $1 AND (email = $2 OR customer_id = $3)",
     )
     .bind(request.amount.currency.as_str())
@@ -361,7 +386,7 @@ async fn amount_history(connection: &mut AnyConnection, request: &AssessmentRequ
     Ok((count(assessments), total))
 }
 
-/// Earlier assessments of `subject` in the hour and in the 24 hours before `now`.
+/// Earlier orders of `subject` in the hour and in the 24 hours before `now`.
 async fn velocity(connection: &mut AnyConnection, subject: &Subject<'_>, now: OffsetDateTime) -> Result<(u32, u32)> {
     let (condition, values): (&str, Vec<Option<&str>>) = match subject {
         Subject::Card(fingerprint) => ("card_fingerprint = $3", vec![Some(fingerprint)]),
@@ -372,7 +397,7 @@ async fn velocity(connection: &mut AnyConnection, subject: &Subject<'_>, now: Of
     };
     let sql = format!(
         "SELECT CAST(COALESCE(SUM(CASE WHEN created_at > $1 THEN 1 ELSE 0 END), 0) AS BIGINT), COUNT(*) \
-         FROM assessments WHERE created_at > $2 AND {condition}"
+         FROM order_history WHERE created_at > $2 AND {condition}"
     );
     let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
         .bind(to_millis(now - Duration::HOUR))

@@ -120,6 +120,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Pushed<T> {
     }
 }
 
+impl Pushed<serde_json::Value> {
+    /// The payload as a `T` when the event is of `event_type`; `None` for other types, which a
+    /// consumer acknowledges and ignores (topics gain event types), and a 400 when the payload
+    /// of an event of `event_type` is not a `T`.
+    pub fn payload_of<T: DeserializeOwned>(&self, event_type: &str) -> Result<Option<T>, Error> {
+        if self.event_type != event_type {
+            return Ok(None);
+        }
+        serde_json::from_value(self.payload.clone()).map(Some).map_err(|e| Error::BadRequest {
+            detail: format!("message {}: data is not a {event_type} event: {e}", self.event_id),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +155,22 @@ mod tests {
         assert_eq!(json["message"]["data"], STANDARD.encode(br#"{"a":1}"#));
         assert_eq!(json["message"]["attributes"]["type"], "order.placed");
         assert_eq!(json["subscription"], "projects/boutique/subscriptions/oms-orders");
+    }
+
+    #[test]
+    fn payloads_decode_only_for_their_type() {
+        let pushed = |event_type: &str, payload: serde_json::Value| Pushed {
+            event_id: "evt_1".into(),
+            event_type: event_type.into(),
+            attributes: BTreeMap::new(),
+            payload,
+        };
+        let decoded: Option<BTreeMap<String, u32>> =
+            pushed("order.placed", serde_json::json!({"a": 1})).payload_of("order.placed").unwrap();
+        assert_eq!(decoded, Some(BTreeMap::from([("a".to_owned(), 1)])));
+        let other: Option<u32> = pushed("order.cancelled", serde_json::json!("x")).payload_of("order.placed").unwrap();
+        assert_eq!(other, None, "other types are ignored, not refused");
+        let bad = pushed("order.placed", serde_json::json!("x")).payload_of::<u32>("order.placed").unwrap_err();
+        assert!(matches!(bad, Error::BadRequest { detail } if detail.contains("evt_1")));
     }
 }

@@ -736,15 +736,94 @@ async fn serves_health_readiness_and_openapi() {
             ("/v1/tickets/{id}", &["get"]),
             ("/v1/tickets/{id}/messages", &["post"]),
             ("/v1/tickets/{id}/status", &["put"]),
+            ("/v1/events/orders", &["post"]),
         ] {
             for method in methods {
                 assert!(openapi["paths"][path][method].is_object(), "{method} {path} is documented");
             }
         }
-        assert_eq!(openapi["paths"].as_object().unwrap().len(), 11, "every route, and only those");
+        assert_eq!(openapi["paths"].as_object().unwrap().len(), 12, "every route, and only those");
         for schema in ["Customer", "LoyaltyStatus", "Ticket", "Note", "Problem"] {
             assert!(openapi["components"]["schemas"][schema].is_object(), "{schema}");
         }
+    })
+    .await;
+}
+
+/// Pushes `envelope` to the CRM's orders subscription.
+async fn push(app: &CrmApp, envelope: &business_services::platform::events::PushEnvelope) -> Response {
+    client().post(app.url("/v1/events/orders")).json(envelope).send().await.unwrap()
+}
+
+async fn points_of(app: &CrmApp, customer: &str) -> i64 {
+    let loyalty = client().get(app.url(&format!("/v1/customers/{customer}/loyalty"))).send().await.unwrap();
+    json(loyalty, StatusCode::OK).await["points"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_confirmed_order_earns_points_once() {
+    use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+
+    use crate::harness::{order_placed, push_envelope};
+
+    on_each_backend(|backend| async move {
+        let app = CrmApp::seeded(backend).await;
+        let before = points_of(&app, "cus-1003").await;
+        // 2 × 28.00 + 19.99 = 75.99 USD: 75 whole dollars at silver's 2 points each.
+        let event = order_placed(Some("cus-1003"), OrderStatus::Confirmed, "fp", &[(2800, 2), (1999, 1)]);
+        let order = event.order.order_id.to_string();
+        let envelope = push_envelope("evt_1", ORDER_PLACED, &order, &event, "crm-orders");
+        assert_eq!(push(&app, &envelope).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(points_of(&app, "cus-1003").await, before + 150);
+        assert_eq!(push(&app, &envelope).await.status(), StatusCode::NO_CONTENT, "a duplicate is acknowledged");
+        let redelivered: Vec<_> = (0..5)
+            .map(|i| push_envelope(&format!("evt_again_{i}"), ORDER_PLACED, &order, &event, "crm-orders"))
+            .collect();
+        for response in futures_util::future::join_all(redelivered.iter().map(|e| push(&app, e))).await {
+            assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        }
+        assert_eq!(points_of(&app, "cus-1003").await, before + 150, "one order earns once");
+        let entries = client().get(app.url("/v1/customers/cus-1003/loyalty/entries")).send().await.unwrap();
+        let newest = &json(entries, StatusCode::OK).await["items"][0];
+        assert_eq!(
+            (&newest["reference"], &newest["reason"], &newest["delta"]),
+            (&body!(order), &body!("order"), &body!(150))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn guests_held_orders_unknown_customers_and_other_events_earn_nothing() {
+    use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+
+    use crate::harness::{order_placed, push_envelope};
+
+    on_each_backend(|backend| async move {
+        let app = CrmApp::seeded(backend).await;
+        let before = points_of(&app, "cus-1003").await;
+        let entries = |app: &CrmApp| {
+            let pool = app.store.db.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM loyalty_entries").fetch_one(&pool).await.unwrap()
+            }
+        };
+        let count = entries(&app).await;
+        let held = order_placed(Some("cus-1003"), OrderStatus::OnHold, "fp", &[(10_000, 1)]);
+        let guest = order_placed(None, OrderStatus::Confirmed, "fp", &[(10_000, 1)]);
+        let stranger = order_placed(Some("cus-9999"), OrderStatus::Confirmed, "fp", &[(10_000, 1)]);
+        let cheap = order_placed(Some("cus-1003"), OrderStatus::Confirmed, "fp", &[(99, 1)]);
+        for (i, event) in [held, guest, stranger, cheap].iter().enumerate() {
+            let envelope = push_envelope(&format!("evt_{i}"), ORDER_PLACED, "ord", event, "crm-orders");
+            assert_eq!(push(&app, &envelope).await.status(), StatusCode::NO_CONTENT, "{i}");
+        }
+        let other = push_envelope("evt_other", "order.cancelled", "ord", &body!({"anything": 1}), "crm-orders");
+        assert_eq!(push(&app, &other).await.status(), StatusCode::NO_CONTENT, "other types are ignored");
+        assert_eq!(points_of(&app, "cus-1003").await, before);
+        assert_eq!(entries(&app).await, count);
+
+        let malformed = push_envelope("evt_bad", ORDER_PLACED, "ord", &body!({"order": 1}), "crm-orders");
+        assert_problem(push(&app, &malformed).await, StatusCode::BAD_REQUEST, None).await;
     })
     .await;
 }

@@ -489,3 +489,92 @@ async fn the_review_queue_is_paged_and_each_review_decided_once() {
     })
     .await;
 }
+
+/// Pushes `envelope` to the engine's orders subscription, signed as the broker would, a
+/// second after the previous request (so each signature is new).
+async fn push(app: &FraudApp, envelope: &business_services::platform::events::PushEnvelope) -> reqwest::Response {
+    app.clock.advance(time::Duration::SECOND);
+    app.send(Method::POST, "/v1/events/orders", Some(&serde_json::to_value(envelope).unwrap())).await
+}
+
+/// Card velocity features an assessment was scored on: (last hour, last day).
+async fn card_velocity(app: &FraudApp, reference: &str) -> (i64, i64) {
+    let features: String = sqlx::query_scalar("SELECT features FROM assessments WHERE reference = $1")
+        .bind(reference)
+        .fetch_one(app.store.db.pool())
+        .await
+        .unwrap();
+    let features: Value = serde_json::from_str(&features).unwrap();
+    (features["card_last_hour"].as_i64().unwrap(), features["card_last_day"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn confirmed_orders_raise_velocity_once_each() {
+    use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+
+    use crate::harness::{order_placed, push_envelope};
+
+    on_each_backend(|backend| async move {
+        let app = FraudApp::start(backend).await;
+        let confirmed: Vec<_> =
+            (0..3).map(|_| order_placed(Some("cus-1001"), OrderStatus::Confirmed, "fp-busy", &[(2800, 1)])).collect();
+        for (i, event) in confirmed.iter().enumerate() {
+            let envelope = push_envelope(&format!("evt_{i}"), ORDER_PLACED, "ord", event, "fraud-orders");
+            assert_eq!(push(&app, &envelope).await.status(), StatusCode::NO_CONTENT);
+            assert_eq!(push(&app, &envelope).await.status(), StatusCode::NO_CONTENT, "a duplicate is acknowledged");
+        }
+        let again: Vec<_> = (0..4)
+            .map(|i| push_envelope(&format!("evt_again_{i}"), ORDER_PLACED, "ord", &confirmed[0], "fraud-orders"))
+            .collect();
+        app.clock.advance(time::Duration::SECOND);
+        let bodies: Vec<Value> = again.iter().map(|e| serde_json::to_value(e).unwrap()).collect();
+        let racing = bodies.iter().map(|body| app.send(Method::POST, "/v1/events/orders", Some(body)));
+        for response in futures_util::future::join_all(racing).await {
+            assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        }
+        let held = order_placed(Some("cus-1001"), OrderStatus::OnHold, "fp-busy", &[(2800, 1)]);
+        let held = push_envelope("evt_held", ORDER_PLACED, "ord", &held, "fraud-orders");
+        assert_eq!(push(&app, &held).await.status(), StatusCode::NO_CONTENT, "held orders are acknowledged");
+        let other = push_envelope("evt_other", "order.cancelled", "ord", &body!({"x": 1}), "fraud-orders");
+        assert_eq!(push(&app, &other).await.status(), StatusCode::NO_CONTENT, "other types are ignored");
+        let malformed = push_envelope("evt_bad", ORDER_PLACED, "ord", &body!({"order": 1}), "fraud-orders");
+        assert_problem(push(&app, &malformed).await, StatusCode::BAD_REQUEST, None).await;
+        let unsigned = client().post(app.url("/v1/events/orders")).json(&again[0]).send().await.unwrap();
+        assert_problem(unsigned, StatusCode::UNAUTHORIZED, None).await;
+        assert_eq!(app.count("orders_seen").await, 3, "each confirmed order once");
+
+        let mut busy = app.order("velocity-after-orders");
+        busy.card.fingerprint = "fp-busy".into();
+        let assessed = app.assess(&busy).await;
+        assert!(codes(&assessed).contains(&"card_velocity_1h"), "{:?}", assessed.reasons);
+        assert_eq!(card_velocity(&app, "velocity-after-orders").await, (3, 3));
+        let calm = app.assess(&app.order("a-quiet-card")).await;
+        assert!(!codes(&calm).contains(&"card_velocity_1h"), "{:?}", calm.reasons);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_order_assessed_and_confirmed_counts_once() {
+    use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+
+    use crate::harness::{order_placed, push_envelope};
+
+    on_each_backend(|backend| async move {
+        let app = FraudApp::start(backend).await;
+        let mut event = order_placed(None, OrderStatus::Confirmed, "fp-once", &[(5000, 1)]);
+        let mut first = app.order("checkout-once");
+        first.card.fingerprint = "fp-once".into();
+        app.assess(&first).await;
+        event.reference = "checkout-once".into();
+        let envelope = push_envelope("evt_once", ORDER_PLACED, "ord", &event, "fraud-orders");
+        assert_eq!(push(&app, &envelope).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.count("orders_seen").await, 1);
+
+        let mut next = app.order("checkout-next");
+        next.card.fingerprint = "fp-once".into();
+        app.assess(&next).await;
+        assert_eq!(card_velocity(&app, "checkout-next").await, (1, 1), "the order and its assessment are one order");
+    })
+    .await;
+}

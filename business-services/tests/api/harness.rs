@@ -143,3 +143,95 @@ impl CartApp {
         CartApp { served, catalog, clock, service, store }
     }
 }
+
+/// An `order.placed` event of a new order by `customer_id` (a guest when `None`) with `status`,
+/// paid with the card `card_fingerprint`, shipped to postal code `94105`: its lines are
+/// (USD unit cents, quantity), and its receipt is in USD without shipping or discount.
+pub fn order_placed(
+    customer_id: Option<&str>,
+    status: business_services::checkout::domain::OrderStatus,
+    card_fingerprint: &str,
+    lines: &[(i64, u32)],
+) -> business_services::checkout::domain::OrderPlaced {
+    use business_services::catalog::domain::{Dimensions, ProductId, StockClass};
+    use business_services::checkout::domain::{
+        Address, Amounts, OrderId, OrderPlaced, PaymentSummary, PricedLine, Receipt, ReceiptLine,
+    };
+    use business_services::money::{CurrencyCode, Money};
+    let usd = |minor| Money::new(CurrencyCode::USD, minor);
+    let priced: Vec<PricedLine> = lines
+        .iter()
+        .enumerate()
+        .map(|(index, (cents, quantity))| PricedLine {
+            product_id: ProductId::parse(&format!("product-{index}")).unwrap(),
+            name: format!("Product {index}"),
+            quantity: *quantity,
+            unit_price: usd(*cents),
+            stock_class: StockClass::Standard,
+            weight_grams: 500,
+            dimensions_mm: Dimensions { length: 100, width: 100, height: 100 },
+        })
+        .collect();
+    let items: Vec<ReceiptLine> = priced
+        .iter()
+        .map(|line| ReceiptLine {
+            product_id: line.product_id.clone(),
+            name: line.name.clone(),
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            line_total: usd(line.unit_price.minor_units * i64::from(line.quantity)),
+        })
+        .collect();
+    let subtotal = usd(items.iter().map(|item| item.line_total.minor_units).sum());
+    let address = Address {
+        name: "Ana Ruiz".into(),
+        line1: "1 Market St".into(),
+        line2: None,
+        city: "San Francisco".into(),
+        region: Some("CA".into()),
+        postal_code: "94105".into(),
+        country: "US".into(),
+    };
+    let order_id = OrderId::generate();
+    OrderPlaced {
+        order: Receipt {
+            order_id: order_id.clone(),
+            status,
+            tracking_id: "BQABCDEFGHJK".into(),
+            email: "ana@example.com".into(),
+            customer_id: customer_id.map(str::to_owned),
+            loyalty_tier: None,
+            shipping_address: address.clone(),
+            amounts: Amounts { items, subtotal, discount: usd(0), shipping: usd(0), freight: usd(0), total: subtotal },
+            freight_booking: None,
+            payment: PaymentSummary { authorization_id: "auth_1".into(), brand: "visa".into(), last4: "4242".into() },
+            created_at: OffsetDateTime::now_utc(),
+        },
+        lines: priced,
+        reference: format!("checkout-{order_id}"),
+        card_fingerprint: card_fingerprint.to_owned(),
+        billing_address: address,
+        reservation_id: None,
+    }
+}
+
+/// The push envelope that delivers `event` of `event_type` with the id `event_id` to
+/// `subscription`.
+pub fn push_envelope<T: serde::Serialize>(
+    event_id: &str,
+    event_type: &str,
+    ordering_key: &str,
+    event: &T,
+    subscription: &str,
+) -> business_services::platform::events::PushEnvelope {
+    use business_services::platform::events::{Message, PushEnvelope, TYPE};
+    let message = Message {
+        id: event_id.to_owned(),
+        topic: "orders".to_owned(),
+        ordering_key: ordering_key.to_owned(),
+        data: serde_json::to_vec(event).unwrap(),
+        attributes: std::collections::BTreeMap::from([(TYPE.to_owned(), event_type.to_owned())]),
+        publish_time: OffsetDateTime::now_utc(),
+    };
+    PushEnvelope::wrap(&message, subscription)
+}
