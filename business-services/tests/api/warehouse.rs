@@ -17,19 +17,22 @@ use serde_json::{Value, json as body};
 use crate::harness::{Served, TestDb, on_each_backend};
 use crate::http::{assert_problem, client, json};
 
-struct WarehouseApp {
-    served: Served,
-    store: TestDb,
+/// A warehouse, with faults other systems' tests can switch on.
+pub struct WarehouseApp {
+    pub served: Served,
+    pub store: TestDb,
+    pub faults: Faults,
 }
 
 impl WarehouseApp {
-    async fn start(backend: Backend) -> WarehouseApp {
+    pub async fn start(backend: Backend) -> WarehouseApp {
         let store = TestDb::open(backend, "warehouse", &warehouse::MIGRATOR).await;
-        let served = Served::start(warehouse::service(&store.db, &Faults::default(), Arc::new(SystemClock))).await;
-        WarehouseApp { served, store }
+        let faults = Faults::default();
+        let served = Served::start(warehouse::service(&store.db, &faults, Arc::new(SystemClock))).await;
+        WarehouseApp { served, store, faults }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.served.url)
     }
 
@@ -37,7 +40,7 @@ impl WarehouseApp {
         client().post(self.url("/v1/shipments")).json(request).send().await.unwrap()
     }
 
-    async fn event(&self, shipment: &Value, status: &str) -> reqwest::Response {
+    pub async fn event(&self, shipment: &Value, status: &str) -> reqwest::Response {
         let id = shipment["id"].as_str().unwrap();
         let update = body!({"status": status, "location": "Reno depot"});
         client().post(self.url(&format!("/v1/shipments/{id}/events"))).json(&update).send().await.unwrap()
