@@ -591,7 +591,7 @@ async fn malformed_messages_are_400_and_other_types_are_acknowledged() {
 }
 
 #[tokio::test]
-async fn orders_are_listed_newest_first_by_state_a_page_at_a_time() {
+async fn orders_are_listed_a_page_at_a_time_and_by_state() {
     on_each_backend(|backend| async move {
         let app = OmsApp::start(backend).await;
         let mut ids = Vec::new();
