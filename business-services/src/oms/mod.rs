@@ -1,1 +1,91 @@
 //! Order management: the order lifecycle as an explicit state machine, driving warehouse and accounting from events.
+//!
+//! It consumes the `orders` topic (`order.placed`: create the order, then allocate it: the
+//! warehouse ships it and the ledger records the sale) and the `shipments` topic
+//! (`shipment.status_changed`: picking, shipped with its revenue recognized, delivered).
+//! Operators release held orders, cancel orders before they ship and record return requests.
+//! Every move is kept in the order's history with its cause; every event is applied once.
+
+pub mod api;
+pub mod domain;
+pub mod fulfilment;
+pub mod ledger;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use sqlx::migrate::Migrator;
+use utoipa::OpenApi;
+
+use crate::platform::clock::Clock;
+use crate::platform::db::Db;
+use crate::platform::faults::Faults;
+use crate::platform::http::{self, ReadinessCheck};
+use crate::warehouse::client::WarehouseClient;
+use fulfilment::Fulfilment;
+use ledger::Ledger;
+use store::OmsStore;
+
+/// Order management's schema migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/oms");
+
+/// Order management's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Milliseconds each warehouse call may take.
+    pub peer_deadline_ms: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { peer_deadline_ms: 1500 }
+    }
+}
+
+impl Settings {
+    /// Checks the values; names the first bad key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if !(10..=60_000).contains(&self.peer_deadline_ms) {
+            return Err(("peer_deadline_ms", "must be between 10 and 60000".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Order management: its workflow and routes.
+#[derive(Debug, Clone)]
+pub struct OmsService {
+    fulfilment: Fulfilment,
+    warehouse: WarehouseClient,
+}
+
+impl OmsService {
+    /// Order management over its migrated `db`, shipping with the warehouse at `warehouse_url`
+    /// and booking with `ledger`.
+    pub fn new(
+        db: &Db,
+        warehouse_url: &str,
+        ledger: Arc<dyn Ledger>,
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let warehouse = WarehouseClient::new(warehouse_url, Duration::from_millis(settings.peer_deadline_ms.into()));
+        let fulfilment = Fulfilment::new(OmsStore::new(db.clone()), warehouse.clone(), ledger, clock);
+        OmsService { fulfilment, warehouse }
+    }
+
+    /// The workflow, for direct use.
+    pub fn fulfilment(&self) -> &Fulfilment {
+        &self.fulfilment
+    }
+
+    /// The HTTP service, with `faults` injected; ready when its store and the warehouse answer.
+    pub fn router(&self, db: &Db, faults: &Faults) -> Router {
+        let checks = vec![ReadinessCheck::database(db), self.warehouse.readiness()];
+        http::service(api::routes(self.fulfilment.clone()), api::ApiDoc::openapi(), checks, faults)
+    }
+}

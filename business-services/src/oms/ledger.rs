@@ -1,0 +1,22 @@
+//! What order management needs of the accounting ledger, as a trait: the accounting client
+//! implements it, and tests stand a ledger of their own behind it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::domain::Sale;
+use crate::checkout::domain::OrderId;
+use crate::platform::Result;
+
+/// A boxed future, as the ledger's methods return.
+pub type LedgerFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// The accounting ledger. Both calls must be idempotent on the order id: order management
+/// calls them again after a failure or a redelivered event.
+pub trait Ledger: Send + Sync + std::fmt::Debug {
+    /// Records the sale of an order (once per order).
+    fn record_sale<'a>(&'a self, sale: &'a Sale) -> LedgerFuture<'a>;
+
+    /// Recognizes the revenue of a shipped order (once per order).
+    fn recognize_revenue<'a>(&'a self, order_id: &'a OrderId) -> LedgerFuture<'a>;
+}
