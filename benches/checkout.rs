@@ -4,7 +4,9 @@
 //! system the checkout calls the same added latency L through fault injection, and measures
 //! checkout latency percentiles for several L, then checkout throughput beside the raw rate of
 //! single-row durable commits on the same disk: each order needs durable commits, so that
-//! rate is the ceiling. Sizes: `BENCH_ORDERS` (default 200), `BENCH_CONCURRENCY` (default 8).
+//! rate is the ceiling. Last, checkout p99 with accounting stalled 2 s per message beside the
+//! same run's unstalled figure: fulfilment is asynchronous, so the customer must not notice.
+//! Sizes: `BENCH_ORDERS` (default 200), `BENCH_CONCURRENCY` (default 8).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -45,17 +47,22 @@ struct Shop {
 }
 
 impl Shop {
-    async fn start(latency_ms: u32) -> Shop {
+    async fn start(latency_ms: u32, stalled_accounting: bool) -> Shop {
         let data = tempfile::tempdir().expect("temp dir");
         let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
         for system in System::ALL {
             config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
         }
+        config.faults.clear();
         if latency_ms > 0 {
             for system in DOWNSTREAM {
                 let rule = FaultRule { latency_ms, ..FaultRule::default() };
                 config.faults.insert(system.name().into(), FaultSettings { rules: vec![rule] });
             }
+        }
+        if stalled_accounting {
+            let rule = FaultRule { latency_ms: 2_000, path: Some("/v1/journal/**".into()), ..FaultRule::default() };
+            config.faults.insert(System::Accounting.name().into(), FaultSettings { rules: vec![rule] });
         }
         let shutdown = CancellationToken::new();
         let running = systems::start(&config, System::ALL, &shutdown).await.expect("the store starts");
@@ -197,7 +204,7 @@ fn main() {
         println!("|---|---|---|---|---|");
         let mut baseline_throughput = 0.0;
         for latency_ms in [0_u32, 20, 50] {
-            let shop = Shop::start(latency_ms).await;
+            let shop = Shop::start(latency_ms, false).await;
             top_up_stock(&shop, 1_000_000).await;
             run_checkouts(&shop, concurrency.max(4), concurrency).await; // warm-up
             let (mut latencies, wall) = run_checkouts(&shop, orders, concurrency).await;
@@ -213,6 +220,24 @@ fn main() {
                 "| {latency_ms} ms | {:.1} ms | {:.1} ms | {ratio} | {throughput:.0} orders/s |",
                 ms(p50),
                 ms(p99)
+            );
+            shop.stop().await;
+        }
+        println!("\n| fulfilment | p50 | p99 | throughput |");
+        println!("|---|---|---|---|");
+        for stalled in [false, true] {
+            let shop = Shop::start(0, stalled).await;
+            top_up_stock(&shop, 1_000_000).await;
+            run_checkouts(&shop, concurrency.max(4), concurrency).await;
+            let (mut latencies, wall) = run_checkouts(&shop, orders, concurrency).await;
+            latencies.sort();
+            let label = if stalled { "accounting stalled 2 s per message" } else { "nothing stalled" };
+            let (p50, p99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
+            println!(
+                "| {label} | {:.1} ms | {:.1} ms | {:.0} orders/s |",
+                ms(p50),
+                ms(p99),
+                orders as f64 / wall.as_secs_f64()
             );
             shop.stop().await;
         }

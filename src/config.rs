@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use business_services::platform::Error;
 use business_services::platform::db::{Db, redact};
 use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
-use business_services::{broker, cart, checkout, fraud, furniture, inventory};
+use business_services::{broker, cart, checkout, fraud, furniture, inventory, oms};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,8 @@ pub struct Config {
     pub checkout: checkout::Settings,
     /// Event broker settings.
     pub broker: broker::Settings,
+    /// Order management settings.
+    pub oms: oms::Settings,
 }
 
 /// Where one system runs and keeps its data. Every field is optional.
@@ -76,6 +78,7 @@ impl Default for Config {
             fraud: fraud::Settings::default(),
             checkout: checkout::Settings::default(),
             broker: broker::Settings::default(),
+            oms: oms::Settings::default(),
         }
     }
 }
@@ -194,7 +197,8 @@ impl Config {
         section("furniture", self.furniture.validate())?;
         section("fraud", self.fraud.validate())?;
         section("checkout", self.checkout.validate())?;
-        section("broker", self.broker.validate())
+        section("broker", self.broker.validate())?;
+        section("oms", self.oms.validate())
     }
 
     /// The deployment settings of `system`.

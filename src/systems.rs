@@ -5,18 +5,26 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use business_services::accounting::client::AccountingClient;
 use business_services::broker::BrokerService;
+use business_services::broker::pubsub::{PubSubAuth, PubSubPublisher};
+use business_services::broker::queue::{Publisher, Queue, Subscription};
 use business_services::broker::relay::Relay;
 use business_services::cart::CartService;
 use business_services::checkout::{CheckoutService, PeerUrls};
+use business_services::fraud::signing::HmacSigner;
 use business_services::inventory::InventoryService;
+use business_services::oms::OmsService;
 use business_services::platform::clock::{Clock, SystemClock};
 use business_services::platform::db::Db;
 use business_services::platform::http::serve;
-use business_services::{broker, cart, catalog, checkout, crm, currency, fraud, furniture, inventory, payment};
+use business_services::{
+    accounting, broker, cart, catalog, checkout, crm, currency, fraud, furniture, inventory, oms, payment, warehouse,
+};
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -47,6 +55,12 @@ pub enum System {
     Checkout,
     /// The event broker.
     Broker,
+    /// Order management.
+    Oms,
+    /// Shipments and tracking.
+    Warehouse,
+    /// The double-entry ledger.
+    Accounting,
 }
 
 impl System {
@@ -62,6 +76,9 @@ impl System {
         System::Fraud,
         System::Checkout,
         System::Broker,
+        System::Oms,
+        System::Warehouse,
+        System::Accounting,
     ];
 
     /// The name used on the command line, in configuration and as the PostgreSQL schema.
@@ -77,6 +94,9 @@ impl System {
             System::Fraud => "fraud",
             System::Checkout => "checkout",
             System::Broker => "broker",
+            System::Oms => "oms",
+            System::Warehouse => "warehouse",
+            System::Accounting => "accounting",
         }
     }
 
@@ -108,6 +128,9 @@ impl System {
             System::Fraud => &fraud::MIGRATOR,
             System::Checkout => &checkout::MIGRATOR,
             System::Broker => &broker::MIGRATOR,
+            System::Oms => &oms::MIGRATOR,
+            System::Warehouse => &warehouse::MIGRATOR,
+            System::Accounting => &accounting::MIGRATOR,
         }
     }
 }
@@ -201,20 +224,29 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
         });
     };
     // Publishers in this process hand their outbox straight to the local broker.
-    let broker = systems
-        .contains(&System::Broker)
-        .then(|| BrokerService::new(&stores[&System::Broker], &config.broker, clock.clone(), None));
-    let relay_outbox = |name: &'static str, db: &Db| -> BoxedTask {
-        match &broker {
-            Some(broker) => {
-                let relay = Relay::new(db.clone(), Arc::new(broker.queue().clone()), clock.clone());
-                Box::pin(relay.run(name, shutdown.clone()))
+    let broker = match systems.contains(&System::Broker) {
+        true => {
+            let signer = HmacSigner::new(&config.broker.signing_key_id, &config.broker.signing_secret, clock.clone());
+            let service =
+                BrokerService::new(&stores[&System::Broker], &config.broker, clock.clone(), Some(Arc::new(signer)));
+            for subscription in default_subscriptions(config, &local) {
+                service.queue().subscribe(&subscription).await.context("broker: subscribing the consumers failed")?;
             }
-            None => {
-                tracing::warn!(name, "No broker runs in this process: events wait in the outbox.");
-                Box::pin(async {})
-            }
+            Some(service)
         }
+        false => None,
+    };
+    // Publishers hand their outbox to the broker: in this process directly, else through the
+    // broker's Pub/Sub-compatible publish call.
+    let publisher: Arc<dyn Publisher> = match &broker {
+        Some(broker) => Arc::new(broker.queue().clone()),
+        None => Arc::new(
+            PubSubPublisher::new(&peer_url(System::Broker), "boutique", PubSubAuth::None, Duration::from_secs(5))
+                .await?,
+        ),
+    };
+    let relay_outbox = |name: &'static str, db: &Db| -> BoxedTask {
+        Box::pin(Relay::new(db.clone(), publisher.clone(), clock.clone()).run(name, shutdown.clone()))
     };
     let mut routers = Vec::new();
     for (system, listener) in listeners {
@@ -258,6 +290,17 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
                 background(Box::pin(broker.clone().run(shutdown.clone())));
                 broker.router(db, &faults)
             }
+            System::Oms => {
+                let deadline = Duration::from_millis(config.oms.peer_deadline_ms.into());
+                let ledger = Arc::new(AccountingClient::new(&peer_url(System::Accounting), deadline));
+                OmsService::new(db, &peer_url(System::Warehouse), ledger, &config.oms, clock.clone())
+                    .router(db, &faults)
+            }
+            System::Warehouse => {
+                background(relay_outbox("relay the warehouse outbox", db));
+                warehouse::service(db, &faults, clock.clone())
+            }
+            System::Accounting => accounting::service(db, &faults, clock.clone()),
         };
         routers.push((system, listener, router));
     }
@@ -270,6 +313,23 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
         });
     }
     Ok(Running { addresses, tasks, stores })
+}
+
+/// The push subscriptions of the consumers: order management follows orders and shipments;
+/// the CRM (loyalty points) and the fraud engine (velocity) follow orders.
+fn default_subscriptions(config: &Config, local: &BTreeMap<System, SocketAddr>) -> Vec<Subscription> {
+    let subscription = |name: &str, topic: &str, system: System, path: &str| Subscription {
+        name: name.to_owned(),
+        topic: topic.to_owned(),
+        endpoint: format!("{}{path}", peer_url(config, local, system)),
+        max_attempts: config.broker.max_attempts,
+    };
+    vec![
+        subscription("oms-orders", "orders", System::Oms, "/v1/events/orders"),
+        subscription("oms-shipments", "shipments", System::Oms, "/v1/events/shipments"),
+        subscription("crm-orders", "orders", System::Crm, "/v1/events/orders"),
+        subscription("fraud-orders", "orders", System::Fraud, "/v1/events/orders"),
+    ]
 }
 
 /// Where `system` is reached from another process: its configured URL, else its address.
@@ -299,9 +359,7 @@ async fn seed(stores: &BTreeMap<System, Db>, now: time::OffsetDateTime) -> anyho
             System::Currency => currency::seed_demo_data(db, now).await,
             System::Inventory => inventory::seed_demo_data(db, now).await,
             System::Crm => crm::seed_demo_data(db, now).await,
-            System::Cart | System::Payment | System::Furniture | System::Fraud | System::Checkout | System::Broker => {
-                Ok(0)
-            }
+            _ => Ok(0),
         }
         .with_context(|| format!("{system}: loading demo data failed"))?;
         if added > 0 {

@@ -47,11 +47,20 @@ pub struct Settings {
     pub max_attempts: u32,
     /// How pushes are made and retried.
     pub push: PushSettings,
+    /// Key id the broker signs pushes with (consumers that check signatures know it).
+    pub signing_key_id: String,
+    /// Secret of that key (at least 32 characters).
+    pub signing_secret: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { max_attempts: 8, push: PushSettings::default() }
+        Settings {
+            max_attempts: 8,
+            push: PushSettings::default(),
+            signing_key_id: crate::fraud::BROKER_KEY_ID.into(),
+            signing_secret: crate::fraud::BROKER_DEMO_SECRET.into(),
+        }
     }
 }
 
@@ -60,6 +69,9 @@ impl Settings {
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         if !(1..=100).contains(&self.max_attempts) {
             return Err(("max_attempts", "must be between 1 and 100".into()));
+        }
+        if self.signing_secret.len() < 32 {
+            return Err(("signing_secret", "must be at least 32 characters".into()));
         }
         self.push.validate()
     }

@@ -97,12 +97,10 @@ impl Pusher {
     pub async fn run(self, subscription: Subscription, shutdown: CancellationToken) {
         let lease = Duration::from_millis(u64::from(self.settings.ack_deadline_ms) + 1_000);
         let idle = Duration::from_millis(self.settings.idle_poll_ms.into());
-        loop {
+        // A lease is a short transaction: it is never cancelled halfway, only not begun.
+        while !shutdown.is_cancelled() {
             let woken = self.wake.notified();
-            let leased = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                leased = self.queue.lease(&subscription.name, self.settings.batch as usize, lease) => leased,
-            };
+            let leased = self.queue.lease(&subscription.name, self.settings.batch as usize, lease).await;
             match leased {
                 Ok(deliveries) if !deliveries.is_empty() => {
                     futures_util::future::join_all(deliveries.iter().map(|d| self.deliver(&subscription, d))).await;

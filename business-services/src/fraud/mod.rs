@@ -41,6 +41,10 @@ pub const DEMO_KEY_ID: &str = "checkout";
 /// The demo caller's secret: for the one-machine default only; configure real secrets in any
 /// deployment.
 pub const DEMO_SECRET: &str = "demo-only-checkout-to-fraud-signing-secret";
+/// The event broker's key id: it signs the pushes of order events to the fraud engine.
+pub const BROKER_KEY_ID: &str = "broker";
+/// The broker's demo secret: for the one-machine default only.
+pub const BROKER_DEMO_SECRET: &str = "demo-only-broker-to-fraud-signing-secret";
 
 /// The fraud engine's settings.
 #[derive(Clone, Serialize, Deserialize)]
@@ -75,7 +79,10 @@ impl Default for Settings {
         Settings {
             review_at: 50,
             block_at: 80,
-            callers: BTreeMap::from([(DEMO_KEY_ID.to_owned(), DEMO_SECRET.to_owned())]),
+            callers: BTreeMap::from([
+                (DEMO_KEY_ID.to_owned(), DEMO_SECRET.to_owned()),
+                (BROKER_KEY_ID.to_owned(), BROKER_DEMO_SECRET.to_owned()),
+            ]),
             large_first_purchase: limits.into_iter().map(|(code, limit)| (code.to_owned(), limit)).collect(),
         }
     }

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::checkout::domain::{Amounts, OrderId, OrderPlaced, OrderStatus};
+use crate::accounting::domain::Sale;
+use crate::checkout::domain::{OrderId, OrderPlaced, OrderStatus};
 use crate::money::Money;
 use crate::warehouse::domain::{FreightSlot, NewShipment, ShipmentId, ShipmentLine, ShipmentStatus};
 
@@ -159,20 +160,9 @@ pub fn on_shipment(state: OrderState, status: ShipmentStatus) -> ShipmentStep {
     }
 }
 
-/// A sale for the ledger: the order and its amounts in the customer's currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sale {
-    /// The order (the ledger records one sale per order).
-    pub order_id: OrderId,
-    /// What the customer paid, line by line.
-    pub amounts: Amounts,
-}
-
-impl Sale {
-    /// The sale of a placed order.
-    pub fn of(placed: &OrderPlaced) -> Self {
-        Sale { order_id: placed.order.order_id.clone(), amounts: placed.order.amounts.clone() }
-    }
+/// The sale the ledger records for a placed order: its amounts in the customer's currency.
+pub fn sale_of(placed: &OrderPlaced) -> Sale {
+    Sale { order_id: placed.order.order_id.clone(), amounts: placed.order.amounts.clone() }
 }
 
 /// The shipment the warehouse is asked for: every line of the order, to the receipt's address,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::domain::{OrderDetail, OrderState, Sale, ShipmentStep, on_shipment, shipment_request};
+use super::domain::{OrderDetail, OrderState, ShipmentStep, on_shipment, sale_of, shipment_request};
 use super::ledger::Ledger;
 use super::store::{OmsStore, OrderRecord};
 use crate::checkout::domain::{OrderId, OrderPlaced};
@@ -237,7 +237,7 @@ impl Fulfilment {
                 self.store.set_shipment(id, &shipment.id, self.now()).await?;
             }
             if !record.order.sale_recorded {
-                self.ledger.record_sale(&Sale::of(&record.placed)).await?;
+                self.ledger.record_sale(&sale_of(&record.placed)).await?;
                 self.store.set_sale_recorded(id, self.now()).await?;
             }
             let to = (OrderState::Confirmed, OrderState::Allocated);

@@ -4,7 +4,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::domain::Sale;
+use crate::accounting::client::AccountingClient;
+use crate::accounting::domain::Sale;
 use crate::checkout::domain::OrderId;
 use crate::platform::Result;
 
@@ -19,4 +20,15 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
 
     /// Recognizes the revenue of a shipped order (once per order).
     fn recognize_revenue<'a>(&'a self, order_id: &'a OrderId) -> LedgerFuture<'a>;
+}
+
+/// The accounting system is the ledger.
+impl Ledger for AccountingClient {
+    fn record_sale<'a>(&'a self, sale: &'a Sale) -> LedgerFuture<'a> {
+        Box::pin(async move { AccountingClient::record_sale(self, sale).await.map(drop) })
+    }
+
+    fn recognize_revenue<'a>(&'a self, order_id: &'a OrderId) -> LedgerFuture<'a> {
+        Box::pin(async move { AccountingClient::recognize_revenue(self, order_id).await.map(drop) })
+    }
 }

@@ -15,15 +15,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use business_services::broker;
+use business_services::broker::embedded::EmbeddedQueue;
 use business_services::broker::nats::NatsQueue;
 use business_services::broker::pubsub::{PubSubAuth, PubSubPublisher, SCOPE};
 use business_services::broker::queue::{Delivery, Publisher, Queue, Subscription, SubscriptionStats};
+use business_services::platform::clock::SystemClock;
 use business_services::platform::events::Message;
 use business_services::platform::testing;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::harness::Served;
+use crate::harness::{Served, TestDb};
 
 /// How long the suite waits for something the backend does asynchronously.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -270,6 +273,16 @@ where
     if let Err(failure) = outcome {
         std::panic::resume_unwind(failure.into_panic());
     }
+}
+
+#[tokio::test]
+async fn the_embedded_queue_passes_the_queue_conformance_suite() {
+    testing::on_each_backend(|backend| async move {
+        let store = TestDb::open(backend, "broker", &broker::MIGRATOR).await;
+        let queue = EmbeddedQueue::new(store.db.clone(), Arc::new(SystemClock));
+        queue_conformance(&queue, "events").await;
+    })
+    .await;
 }
 
 #[tokio::test]

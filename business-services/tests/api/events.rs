@@ -89,6 +89,7 @@ impl Pipeline {
                 idle_poll_ms: 20,
                 batch: 32,
             },
+            ..broker::Settings::default()
         };
         let broker = BrokerService::new(&broker_store.db, &settings, Arc::new(SystemClock), None);
         let consumer = Arc::new(Mutex::new(Consumer { failure_rate, ..Consumer::default() }));

@@ -13,6 +13,7 @@ mod currency;
 mod events;
 mod faults;
 mod fraud;
+mod fulfilment;
 mod furniture;
 mod harness;
 mod http;

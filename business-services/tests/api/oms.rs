@@ -10,13 +10,13 @@ use axum::http::StatusCode as AxumStatus;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use business_services::accounting::domain::Sale;
 use business_services::catalog::domain::{Dimensions, ProductId, StockClass};
 use business_services::checkout::domain::{
     Address, Amounts, FreightBooking, ORDER_PLACED, OrderId, OrderPlaced, OrderStatus, PaymentSummary, PricedLine,
     Receipt, ReceiptLine,
 };
 use business_services::money::{CurrencyCode, Money};
-use business_services::oms::domain::Sale;
 use business_services::oms::ledger::{Ledger, LedgerFuture};
 use business_services::oms::{self, OmsService, Settings};
 use business_services::platform::client::PeerClient;
