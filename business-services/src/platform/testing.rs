@@ -28,18 +28,7 @@ pub fn postgres_available() -> bool {
     *AVAILABLE.get_or_init(|| {
         let url = postgres_url();
         let host_port = url.split('@').next_back().and_then(|rest| rest.split('/').next()).unwrap_or_default();
-        let reachable = host_port
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut addresses| addresses.next())
-            .is_some_and(|address| TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok());
-        if !reachable {
-            let _ = writeln!(
-                std::io::stderr(),
-                "note: skipping the PostgreSQL runs: nothing answers at {host_port} (set TEST_POSTGRES_URL)"
-            );
-        }
-        reachable
+        answers("PostgreSQL", host_port, "TEST_POSTGRES_URL")
     })
 }
 
@@ -53,21 +42,25 @@ pub fn nats_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
         let url = nats_url();
-        let host_port = url.rsplit('/').next().unwrap_or_default().to_owned();
-        let host_port = host_port.rsplit('@').next().unwrap_or_default();
-        let reachable = host_port
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut addresses| addresses.next())
-            .is_some_and(|address| TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok());
-        if !reachable {
-            let _ = writeln!(
-                std::io::stderr(),
-                "note: skipping the NATS runs: nothing answers at {host_port} (set TEST_NATS_URL)"
-            );
-        }
-        reachable
+        let host_port = url.rsplit('/').next().and_then(|rest| rest.rsplit('@').next()).unwrap_or_default();
+        answers("NATS", host_port, "TEST_NATS_URL")
     })
+}
+
+/// Whether something listens at `host_port`; if not, prints why `service`'s runs are skipped.
+fn answers(service: &str, host_port: &str, variable: &str) -> bool {
+    let reachable = host_port
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .is_some_and(|address| TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok());
+    if !reachable {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: skipping the {service} runs: nothing answers at {host_port} (set {variable})"
+        );
+    }
+    reachable
 }
 
 /// Runs `scenario` on every backend that can run here.
