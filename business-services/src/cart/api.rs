@@ -3,21 +3,21 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 use super::domain::{Cart, CartChange, CartId, CartItem, check_quantity};
-use super::store::{CartStore, IdempotencyKey, Outcome};
+use super::store::CartStore;
 use crate::catalog::client::CatalogClient;
 use crate::catalog::domain::ProductId;
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::ApiJson;
-use crate::platform::idempotency::optional_key;
+use crate::platform::idempotency::{Claim, optional_key};
 
 /// What the cart routes need.
 #[derive(Debug, Clone)]
@@ -66,16 +66,9 @@ impl CartState {
     }
 
     async fn change(&self, id: &CartId, change: CartChange, headers: &HeaderMap) -> Result<Response> {
-        let key = optional_key(headers)?
-            .map(|key| IdempotencyKey { key: format!("{id}/{key}"), fingerprint: change.fingerprint(id) });
-        let outcome = self.store.change(id, self.clock.now(), &change, key.as_ref()).await?;
-        Ok(match outcome {
-            Outcome::Applied(cart) => Json(cart).into_response(),
-            Outcome::Replayed(cart) => {
-                ([(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"))], Json(cart))
-                    .into_response()
-            }
-        })
+        let claim = optional_key(headers)?.map(|key| Claim::new(id.as_str(), &key, change.fingerprint(id)));
+        let outcome = self.store.change(id, self.clock.now(), &change, claim.as_ref()).await?;
+        Ok(outcome.into_response(StatusCode::OK, StatusCode::OK))
     }
 }
 

@@ -20,6 +20,7 @@ use crate::platform::clock::Clock;
 use crate::platform::db::Db;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::idempotency;
 use crate::platform::tasks;
 use domain::AbandonPolicy;
 use store::CartStore;
@@ -72,6 +73,7 @@ impl Settings {
 /// The cart service: its routes and its background sweeper.
 #[derive(Debug, Clone)]
 pub struct CartService {
+    db: Db,
     state: api::CartState,
     sweep_interval: Duration,
 }
@@ -82,6 +84,7 @@ impl CartService {
         let catalog = CatalogClient::new(catalog_url, Duration::from_millis(settings.catalog_deadline_ms.into()));
         let store = CartStore::new(db.clone(), settings.policy());
         CartService {
+            db: db.clone(),
             state: api::CartState { store, catalog, clock },
             sweep_interval: Duration::from_secs(settings.sweep_interval_secs.into()),
         }
@@ -97,7 +100,7 @@ impl CartService {
     pub async fn sweep(&self) -> crate::platform::Result<u64> {
         let now = self.state.clock.now();
         let carts = self.state.store.delete_abandoned(now).await?;
-        self.state.store.delete_idempotency_keys_before(now - IDEMPOTENCY_KEY_RETENTION).await?;
+        idempotency::forget_before(&self.db, now - IDEMPOTENCY_KEY_RETENTION).await?;
         Ok(carts)
     }
 

@@ -9,25 +9,8 @@ use crate::catalog::domain::ProductId;
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::Db;
 use crate::platform::error::on_constraint_violation;
+use crate::platform::idempotency::{self, Claim, Outcome};
 use crate::platform::{Error, Result};
-
-/// An idempotency key sent with a change, scoped to its cart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey {
-    /// The stored key.
-    pub key: String,
-    /// What the change was.
-    pub fingerprint: String,
-}
-
-/// What a change did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The change was made; this is the cart now.
-    Applied(Cart),
-    /// The key was used before for the same change; this is the cart that change produced.
-    Replayed(Cart),
-}
 
 /// Reads and writes carts.
 #[derive(Debug, Clone)]
@@ -56,14 +39,14 @@ impl CartStore {
         id: &CartId,
         now: OffsetDateTime,
         change: &CartChange,
-        idempotency: Option<&IdempotencyKey>,
-    ) -> Result<Outcome> {
+        claim: Option<&Claim>,
+    ) -> Result<Outcome<Cart>> {
         let mut tx = self.db.begin_write().await?;
-        if let Some(key) = idempotency
-            && !claim(&mut tx, key, now).await?
+        if let Some(claim) = claim
+            && !idempotency::claim(&mut tx, claim, now).await?
         {
             drop(tx);
-            return self.replay(key).await;
+            return idempotency::replay_taken(&self.db, claim).await;
         }
         sqlx::query("DELETE FROM carts WHERE id = $1 AND updated_at < $2")
             .bind(id.as_str())
@@ -80,34 +63,11 @@ impl CartStore {
         .await?;
         apply(&mut tx, id, now, change, &self.policy).await?;
         let cart = load(&mut tx, id, now, &self.policy).await?;
-        if let Some(key) = idempotency {
-            let json = serde_json::to_string(&cart)
-                .map_err(|e| Error::Internal { detail: format!("could not encode the cart: {e}") })?;
-            sqlx::query("UPDATE idempotency_keys SET cart = $2 WHERE key = $1")
-                .bind(&key.key)
-                .bind(json)
-                .execute(&mut *tx)
-                .await?;
+        if let Some(claim) = claim {
+            idempotency::record(&mut tx, claim, &cart).await?;
         }
         tx.commit().await?;
-        Ok(Outcome::Applied(cart))
-    }
-
-    async fn replay(&self, key: &IdempotencyKey) -> Result<Outcome> {
-        let (fingerprint, cart): (String, String) =
-            sqlx::query_as("SELECT fingerprint, cart FROM idempotency_keys WHERE key = $1")
-                .bind(&key.key)
-                .fetch_one(self.db.pool())
-                .await?;
-        if fingerprint != key.fingerprint {
-            return Err(Error::invalid(
-                "Idempotency-Key",
-                "was already used for a different change; send a new key for a new change",
-            ));
-        }
-        serde_json::from_str(&cart)
-            .map(Outcome::Replayed)
-            .map_err(|e| Error::Internal { detail: format!("a recorded cart could not be read: {e}") })
+        Ok(Outcome::Done(cart))
     }
 
     /// Deletes carts abandoned at `now`; returns how many.
@@ -118,30 +78,6 @@ impl CartStore {
             .await?;
         Ok(result.rows_affected())
     }
-
-    /// Deletes idempotency records made before `before`; returns how many.
-    pub async fn delete_idempotency_keys_before(&self, before: OffsetDateTime) -> Result<u64> {
-        let result = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(to_millis(before))
-            .execute(self.db.pool())
-            .await?;
-        Ok(result.rows_affected())
-    }
-}
-
-/// Claims `key` within the change's transaction; `false` if a committed change already holds it.
-/// A concurrent change with the same key waits on the row until this transaction ends.
-async fn claim(tx: &mut Transaction<'static, Any>, key: &IdempotencyKey, now: OffsetDateTime) -> Result<bool> {
-    let result = sqlx::query(
-        "INSERT INTO idempotency_keys (key, fingerprint, cart, created_at) VALUES ($1, $2, '', $3) \
-         ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(&key.key)
-    .bind(&key.fingerprint)
-    .bind(to_millis(now))
-    .execute(&mut **tx)
-    .await?;
-    Ok(result.rows_affected() == 1)
 }
 
 const UPSERT_LINE: &str = "INSERT INTO cart_items (cart_id, product_id, quantity, added_at) VALUES ($1, $2, $3, $4) \
