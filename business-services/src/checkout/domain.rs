@@ -251,6 +251,10 @@ pub struct Receipt {
     pub status: OrderStatus,
     /// Tracking id of the shipment.
     pub tracking_id: String,
+    /// The saga's reference, which the order's payment authorization and fraud assessment carry:
+    /// how a reader finds them. Empty on receipts written before it was recorded.
+    #[serde(default)]
+    pub reference: String,
     /// Who ordered (for the confirmation email).
     pub email: String,
     /// The signed-in customer, if any.

@@ -621,6 +621,7 @@ impl Checkout {
             order_id: progress.order_id.clone(),
             status: if progress.hold { OrderStatus::OnHold } else { OrderStatus::Confirmed },
             tracking_id: progress.tracking_id.clone(),
+            reference: progress.reference.clone(),
             email: progress.request.email.clone(),
             customer_id: progress.request.customer_id.as_ref().map(ToString::to_string),
             loyalty_tier: progress.customer.as_ref().filter(|c| c.discount_bps > 0).map(|c| c.tier.clone()),

@@ -55,7 +55,7 @@ impl fmt::Debug for FraudState {
 /// The fraud engine's routes; every request must be signed (see [`signing`]).
 pub fn routes(state: FraudState) -> Router {
     Router::new()
-        .route("/v1/assessments", post(create_assessment))
+        .route("/v1/assessments", post(create_assessment).get(find_assessments))
         .route("/v1/assessments/{id}", get(get_assessment))
         .route("/v1/reviews", get(list_reviews))
         .route("/v1/reviews/{assessment_id}/decision", post(decide_review))
@@ -73,7 +73,7 @@ pub fn routes(state: FraudState) -> Router {
             headers x-boutique-key-id, x-boutique-timestamp (Unix seconds) and x-boutique-signature = hex \
             HMAC-SHA256(secret, METHOD \\n path-and-query \\n timestamp \\n hex SHA-256 of the body)."
     ),
-    paths(create_assessment, get_assessment, list_reviews, decide_review, order_event),
+    paths(create_assessment, find_assessments, get_assessment, list_reviews, decide_review, order_event),
     components(schemas(
         AssessmentRequest,
         CardSummary,
@@ -156,6 +156,30 @@ async fn create_assessment(
 async fn get_assessment(State(state): State<FraudState>, Path(id): Path<String>) -> Result<Json<Assessment>> {
     let id = parse_id(&id, "id")?;
     state.store.assessment(&id).await?.map(Json).ok_or_else(|| Error::not_found("assessment", id))
+}
+
+/// Which assessments to find.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AssessmentQuery {
+    /// The caller's reference (required): a checkout order's `reference`.
+    reference: String,
+}
+
+/// Finds the assessment made under a reference: how a reader goes from an order to its score.
+/// The page holds at most one assessment (a reference is assessed once).
+#[utoipa::path(get, path = "/v1/assessments", params(AssessmentQuery),
+    responses((status = 200, body = Page<Assessment>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn find_assessments(
+    State(state): State<FraudState>,
+    ApiQuery(query): ApiQuery<AssessmentQuery>,
+) -> Result<Json<Page<Assessment>>> {
+    if query.reference.is_empty() || query.reference.len() > 200 {
+        return Err(Error::invalid("reference", "must be 1 to 200 characters"));
+    }
+    let found = state.store.assessment_of(&query.reference).await?;
+    Ok(Json(Page { items: found.into_iter().collect(), next_cursor: None }))
 }
 
 /// Which reviews to list.

@@ -45,6 +45,10 @@ pub const DEMO_SECRET: &str = "demo-only-checkout-to-fraud-signing-secret";
 pub const BROKER_KEY_ID: &str = "broker";
 /// The broker's demo secret: for the one-machine default only.
 pub const BROKER_DEMO_SECRET: &str = "demo-only-broker-to-fraud-signing-secret";
+/// The read-only MCP server's key id: it reads assessments.
+pub const MCP_KEY_ID: &str = "mcp";
+/// The MCP server's demo secret: for the one-machine default only.
+pub const MCP_DEMO_SECRET: &str = "demo-only-mcp-server-to-fraud-signing-secret";
 
 /// The fraud engine's settings.
 #[derive(Clone, Serialize, Deserialize)]
@@ -82,6 +86,7 @@ impl Default for Settings {
             callers: BTreeMap::from([
                 (DEMO_KEY_ID.to_owned(), DEMO_SECRET.to_owned()),
                 (BROKER_KEY_ID.to_owned(), BROKER_DEMO_SECRET.to_owned()),
+                (MCP_KEY_ID.to_owned(), MCP_DEMO_SECRET.to_owned()),
             ]),
             large_first_purchase: limits.into_iter().map(|(code, limit)| (code.to_owned(), limit)).collect(),
         }

@@ -194,6 +194,14 @@ impl FraudStore {
         Assessment::try_from(found.assessment).map(Some)
     }
 
+    /// The assessment made under the caller's `reference`, if any.
+    pub async fn assessment_of(&self, reference: &str) -> Result<Option<Assessment>> {
+        let sql = format!("SELECT {ASSESSMENT_COLUMNS} FROM assessments a WHERE a.reference = $1");
+        let row: Option<AssessmentRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(reference).fetch_optional(self.db.pool()).await?;
+        row.map(Assessment::try_from).transpose()
+    }
+
     /// The assessment `id`.
     pub async fn assessment(&self, id: &AssessmentId) -> Result<Option<Assessment>> {
         let sql = format!("SELECT {ASSESSMENT_COLUMNS} FROM assessments a WHERE a.id = $1");

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{Error, Problem, Result};
+use super::identity;
 use super::trace::TraceContext;
 
 /// How many times an idempotent call is retried after a transient failure.
@@ -29,6 +30,7 @@ pub struct PeerClient {
     http: reqwest::Client,
     deadline: Duration,
     signer: Option<Arc<dyn RequestSigner>>,
+    identity: Option<&'static str>,
 }
 
 /// Whether a failed call may be sent again.
@@ -50,12 +52,19 @@ impl PeerClient {
             http: reqwest::Client::new(),
             deadline,
             signer: None,
+            identity: None,
         }
     }
 
     /// The same client, signing every request with `signer`.
     pub fn with_signer(mut self, signer: Arc<dyn RequestSigner>) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    /// The same client, naming `identity` in the [`identity::HEADER`] of every call.
+    pub fn with_identity(mut self, identity: &'static str) -> Self {
+        self.identity = Some(identity);
         self
     }
 
@@ -154,6 +163,9 @@ impl PeerClient {
         let mut request = self.http.request(method, format!("{}{path}", self.base_url)).timeout(self.deadline);
         if let Some(context) = TraceContext::current() {
             request = request.header("traceparent", context.child_header());
+        }
+        if let Some(identity) = self.identity {
+            request = request.header(identity::HEADER, identity);
         }
         request
     }

@@ -22,6 +22,7 @@ use super::client::PeerClient;
 use super::db::Db;
 use super::error::Error;
 use super::faults::{self, Faults};
+use super::identity;
 use super::trace::{self, TraceContext};
 
 /// How long a request may take before it is answered with 503.
@@ -92,6 +93,7 @@ pub fn service(api: Router, openapi: utoipa::openapi::OpenApi, checks: Vec<Readi
             |method: Method, uri: Uri| async move { Error::not_found("route", format!("{method} {}", uri.path())) },
         )
         .layer(middleware::from_fn(deadline))
+        .layer(middleware::from_fn(identity::refuse_writes_from_readers))
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal { detail: "the service failed unexpectedly; the failure has been logged".into() }
                 .into_response()

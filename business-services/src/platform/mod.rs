@@ -1,5 +1,5 @@
 //! What every business system shares: errors, extractors, the store, the HTTP service shell,
-//! peer clients, trace context, time and pagination.
+//! peer clients, service identities, trace context, time and pagination.
 
 pub mod client;
 pub mod clock;
@@ -11,6 +11,7 @@ pub mod faults;
 pub mod http;
 pub mod id;
 pub mod idempotency;
+pub mod identity;
 pub mod outbox;
 pub mod page;
 pub mod tasks;

@@ -200,6 +200,7 @@ pub fn order_placed(
             order_id: order_id.clone(),
             status,
             tracking_id: "BQABCDEFGHJK".into(),
+            reference: format!("checkout-{order_id}"),
             email: "ana@example.com".into(),
             customer_id: customer_id.map(str::to_owned),
             loyalty_tier: None,
