@@ -45,6 +45,8 @@ pub struct Config {
     pub broker: broker::Settings,
     /// Order management settings.
     pub oms: oms::Settings,
+    /// The MCP server's settings.
+    pub mcp: mcp_server::settings::Settings,
 }
 
 /// Where one system runs and keeps its data. Every field is optional.
@@ -79,6 +81,7 @@ impl Default for Config {
             checkout: checkout::Settings::default(),
             broker: broker::Settings::default(),
             oms: oms::Settings::default(),
+            mcp: mcp_server::settings::Settings::default(),
         }
     }
 }
@@ -198,7 +201,8 @@ impl Config {
         section("fraud", self.fraud.validate())?;
         section("checkout", self.checkout.validate())?;
         section("broker", self.broker.validate())?;
-        section("oms", self.oms.validate())
+        section("oms", self.oms.validate())?;
+        self.mcp.validate().map_err(|(field, message)| ConfigError::new(format!("mcp.{field}"), message))
     }
 
     /// The deployment settings of `system`.

@@ -3,4 +3,5 @@
 
 pub mod config;
 pub mod dead_letters;
+pub mod mcp;
 pub mod systems;

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use boutique::config::Config;
-use boutique::dead_letters;
 use boutique::systems::{self, System, shown_path};
+use boutique::{dead_letters, mcp};
 use clap::{Parser, Subcommand};
+use mcp_server::token::Role;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -42,6 +43,18 @@ enum Command {
         #[command(subcommand)]
         action: DeadLetterAction,
     },
+    /// The read-only MCP server: a stdio session for desktop clients, or a token for any client.
+    Mcp {
+        /// Serve one MCP session over stdin/stdout (for desktop and IDE clients), reading the
+        /// systems at their configured URLs.
+        #[arg(long, requires = "token")]
+        stdio: bool,
+        /// The capability token of the stdio session.
+        #[arg(long, env = "MCP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        #[command(subcommand)]
+        action: Option<McpAction>,
+    },
     /// Creates or upgrades the stores of the named systems (all if none), then exits.
     Migrate {
         /// Systems to migrate: catalog, currency, cart.
@@ -65,6 +78,25 @@ enum DeadLetterAction {
         /// Only this message; all of the subscription's dead letters if absent.
         #[arg(long)]
         message_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum McpAction {
+    /// Mints a capability token for an MCP client and prints it.
+    Token {
+        /// Who the client acts for: a customer id (role customer) or a staff user name.
+        #[arg(long)]
+        subject: String,
+        /// customer, agent, fraud_analyst or admin.
+        #[arg(long, value_parser = Role::parse)]
+        role: Role,
+        /// The customer whose records staff tokens read (customers read their own).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Lifetime, e.g. 90s, 15m, 2h (at most 12h).
+        #[arg(long, default_value = "1h", value_parser = mcp::parse_ttl)]
+        ttl: std::time::Duration,
     },
 }
 
@@ -101,6 +133,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     dead_letters::replay(&broker, &subscription, message_id.as_deref()).await
                 }
             }
+        }
+        Command::Mcp { action: Some(McpAction::Token { subject, role, customer, ttl }), .. } => {
+            println!("{}", mcp::mint(&config, &subject, role, customer, ttl)?);
+            Ok(())
+        }
+        Command::Mcp { stdio: true, token: Some(token), action: None } => mcp::serve_stdio(&config, &token).await,
+        Command::Mcp { .. } => {
+            anyhow::bail!("say `boutique mcp token --subject … --role …` or `boutique mcp --stdio --token …`")
         }
         Command::Migrate { systems } => {
             let systems = if systems.is_empty() { System::ALL.to_vec() } else { dedup(systems) };

@@ -61,6 +61,8 @@ pub enum System {
     Warehouse,
     /// The double-entry ledger.
     Accounting,
+    /// The read-only MCP server over the others.
+    Mcp,
 }
 
 impl System {
@@ -79,6 +81,7 @@ impl System {
         System::Oms,
         System::Warehouse,
         System::Accounting,
+        System::Mcp,
     ];
 
     /// The name used on the command line, in configuration and as the PostgreSQL schema.
@@ -97,6 +100,7 @@ impl System {
             System::Oms => "oms",
             System::Warehouse => "warehouse",
             System::Accounting => "accounting",
+            System::Mcp => "mcp",
         }
     }
 
@@ -116,8 +120,9 @@ impl System {
         System::ALL.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
     }
 
-    fn migrator(self) -> &'static Migrator {
-        match self {
+    /// Its store's migrations; `None` for the MCP server, which keeps no SQL store.
+    fn migrator(self) -> Option<&'static Migrator> {
+        Some(match self {
             System::Catalog => &catalog::MIGRATOR,
             System::Currency => &currency::MIGRATOR,
             System::Cart => &cart::MIGRATOR,
@@ -131,7 +136,8 @@ impl System {
             System::Oms => &oms::MIGRATOR,
             System::Warehouse => &warehouse::MIGRATOR,
             System::Accounting => &accounting::MIGRATOR,
-        }
+            System::Mcp => return None,
+        })
     }
 }
 
@@ -147,7 +153,8 @@ pub async fn open_stores(config: &Config, systems: &[System]) -> anyhow::Result<
         .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
     let mut stores = BTreeMap::new();
     for &system in systems {
-        let db = Db::open(&config.database_url(system), system.name(), system.migrator())
+        let Some(migrator) = system.migrator() else { continue };
+        let db = Db::open(&config.database_url(system), system.name(), migrator)
             .await
             .with_context(|| format!("{system}: the store could not be opened"))?;
         stores.insert(system, db);
@@ -250,26 +257,32 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
     };
     let mut routers = Vec::new();
     for (system, listener) in listeners {
-        let db = &stores[&system];
         let faults = config.faults(system);
-        let router: Router = match system {
-            System::Catalog => catalog::service(db, &faults),
-            System::Currency => currency::service(db, &faults),
-            System::Cart => {
+        let router: Router = match (system, stores.get(&system)) {
+            (System::Mcp, _) => {
+                let server = crate::mcp::server(config, peer_url).await?;
+                let every = Duration::from_secs(config.mcp.resync_secs);
+                background(Box::pin(server.indexer().clone().run(every, shutdown.clone())));
+                server.router(shutdown.clone())
+            }
+            (_, None) => anyhow::bail!("{system}: its store was not opened"),
+            (System::Catalog, Some(db)) => catalog::service(db, &faults),
+            (System::Currency, Some(db)) => currency::service(db, &faults),
+            (System::Cart, Some(db)) => {
                 let service = CartService::new(db, &peer_url(System::Catalog), &config.cart, clock.clone());
                 background(Box::pin(service.clone().run_sweeper(shutdown.clone())));
                 service.router(db, &faults)
             }
-            System::Inventory => {
+            (System::Inventory, Some(db)) => {
                 let service = InventoryService::new(db, &config.inventory, clock.clone());
                 background(Box::pin(service.clone().run_sweeper(shutdown.clone())));
                 service.router(db, &faults)
             }
-            System::Crm => crm::service(db, &faults, clock.clone()),
-            System::Payment => payment::service(db, &faults, clock.clone()),
-            System::Furniture => furniture::service(db, &faults, &config.furniture, clock.clone()),
-            System::Fraud => fraud::service(db, &faults, &config.fraud, clock.clone()),
-            System::Checkout => {
+            (System::Crm, Some(db)) => crm::service(db, &faults, clock.clone()),
+            (System::Payment, Some(db)) => payment::service(db, &faults, clock.clone()),
+            (System::Furniture, Some(db)) => furniture::service(db, &faults, &config.furniture, clock.clone()),
+            (System::Fraud, Some(db)) => fraud::service(db, &faults, &config.fraud, clock.clone()),
+            (System::Checkout, Some(db)) => {
                 let urls = PeerUrls {
                     cart: peer_url(System::Cart),
                     catalog: peer_url(System::Catalog),
@@ -285,22 +298,22 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
                 background(relay_outbox("relay the checkout outbox", db));
                 service.router(db, &faults)
             }
-            System::Broker => {
+            (System::Broker, Some(db)) => {
                 let broker = broker.clone().context("the broker service is created with the broker")?;
                 background(Box::pin(broker.clone().run(shutdown.clone())));
                 broker.router(db, &faults)
             }
-            System::Oms => {
+            (System::Oms, Some(db)) => {
                 let deadline = Duration::from_millis(config.oms.peer_deadline_ms.into());
                 let ledger = Arc::new(AccountingClient::new(&peer_url(System::Accounting), deadline));
                 OmsService::new(db, &peer_url(System::Warehouse), ledger, &config.oms, clock.clone())
                     .router(db, &faults)
             }
-            System::Warehouse => {
+            (System::Warehouse, Some(db)) => {
                 background(relay_outbox("relay the warehouse outbox", db));
                 warehouse::service(db, &faults, clock.clone())
             }
-            System::Accounting => accounting::service(db, &faults, clock.clone()),
+            (System::Accounting, Some(db)) => accounting::service(db, &faults, clock.clone()),
         };
         routers.push((system, listener, router));
     }
@@ -316,7 +329,8 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
 }
 
 /// The push subscriptions of the consumers: order management follows orders and shipments;
-/// the CRM (loyalty points) and the fraud engine (velocity) follow orders.
+/// the CRM (loyalty points) and the fraud engine (velocity) follow orders; the MCP server's
+/// indexer follows both to keep order timelines searchable.
 fn default_subscriptions(config: &Config, local: &BTreeMap<System, SocketAddr>) -> Vec<Subscription> {
     let subscription = |name: &str, topic: &str, system: System, path: &str| Subscription {
         name: name.to_owned(),
@@ -329,6 +343,8 @@ fn default_subscriptions(config: &Config, local: &BTreeMap<System, SocketAddr>) 
         subscription("oms-shipments", "shipments", System::Oms, "/v1/events/shipments"),
         subscription("crm-orders", "orders", System::Crm, "/v1/events/orders"),
         subscription("fraud-orders", "orders", System::Fraud, "/v1/events/orders"),
+        subscription("mcp-orders", "orders", System::Mcp, "/v1/events/orders"),
+        subscription("mcp-shipments", "shipments", System::Mcp, "/v1/events/shipments"),
     ]
 }
 

@@ -30,7 +30,9 @@ fn boutique(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
             command.env_remove(key);
         }
     }
-    command.envs(env.iter().copied()).env("RUST_LOG", "warn");
+    // The MCP server's search is keyword-only here: these tests are about the systems, and
+    // embedding the corpus would only cost CPU (tests/mcp covers the model).
+    command.envs(env.iter().copied()).env("RUST_LOG", "warn").env("BOUTIQUE_MCP__EMBEDDER__KIND", "none");
     command
 }
 
@@ -83,7 +85,7 @@ impl Drop for Boutique {
     }
 }
 
-const SYSTEMS: [&str; 13] = [
+const SYSTEMS: [&str; 14] = [
     "accounting",
     "broker",
     "cart",
@@ -94,6 +96,7 @@ const SYSTEMS: [&str; 13] = [
     "fraud",
     "furniture",
     "inventory",
+    "mcp",
     "oms",
     "payment",
     "warehouse",
@@ -310,8 +313,31 @@ fn migrate_creates_the_stores_and_reports_each() {
     let output = boutique(workdir.path(), &["migrate", "--data-dir", "here"], &[]).output().expect("run boutique");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for system in SYSTEMS {
+    // The MCP server keeps no SQL store.
+    for system in SYSTEMS.iter().filter(|system| **system != "mcp") {
         assert!(stdout.contains(&format!("{system:<10} migrated")), "{stdout}");
         assert!(workdir.path().join("here").join(format!("{system}.db")).is_file());
     }
+}
+
+#[test]
+fn mcp_token_mints_a_token_the_data_folder_key_signs() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let mint = |args: &[&str]| boutique(workdir.path(), args, &[]).output().expect("run boutique");
+    let output =
+        mint(&["mcp", "token", "--subject", "agent-ana", "--role", "agent", "--customer", "cus-1008", "--ttl", "15m"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert_eq!(token.split('.').count(), 3, "{token}");
+    let key = std::fs::read_to_string(workdir.path().join("data/mcp-token.key")).expect("the key file");
+    let key = mcp_server::token::TokenKey::new(key.trim().as_bytes()).expect("a key");
+    let claims = key.verify(&token, "http://127.0.0.1:8094/mcp", mcp_server::auth::unix_now()).expect("a valid token");
+    assert_eq!((claims.sub.as_str(), claims.customer.as_deref()), ("agent-ana", Some("cus-1008")));
+    assert_eq!(claims.exp - claims.iat, 900);
+
+    let refused = mint(&["mcp", "token", "--subject", "cus-1001", "--role", "owner"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("expected customer, agent, fraud_analyst or admin"));
+    let refused = mint(&["mcp", "token", "--subject", "cus-1001", "--role", "customer", "--customer", "cus-1002"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("reads only that customer"), "{refused:?}");
 }

@@ -1,0 +1,172 @@
+//! The whole store in this process with two customers' orders placed, and MCP clients of it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use boutique::config::{Config, Deployment};
+use boutique::systems::{self, System};
+use business_services::platform::testing::approved_card_number;
+use mcp_server::auth::unix_now;
+use mcp_server::settings::EmbedderSettings;
+use mcp_server::token::{Grant, Role};
+use rmcp::RoleClient;
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig};
+use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::{StreamableHttpClientTransport, StreamableHttpClientTransportConfig};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// The customers who have orders.
+pub const ALICE: &str = "cus-1001";
+/// The other one.
+pub const BOB: &str = "cus-1002";
+
+/// A running store.
+pub struct Store {
+    /// Its configuration (data folder, MCP settings).
+    pub config: Config,
+    urls: BTreeMap<System, String>,
+    shutdown: CancellationToken,
+    running: Option<systems::Running>,
+    _data: tempfile::TempDir,
+    /// One order of Alice's and one of Bob's.
+    pub orders: BTreeMap<&'static str, String>,
+}
+
+impl Store {
+    /// Starts every system on free ports with keyword-only search (unless `tune` says
+    /// otherwise), and places an order for Alice and one for Bob.
+    pub async fn start(tune: impl FnOnce(&mut Config)) -> Store {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
+        for system in System::ALL {
+            config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
+        }
+        config.faults.clear();
+        config.mcp.embedder = EmbedderSettings::None;
+        config.mcp.resync_secs = 3600;
+        tune(&mut config);
+        let shutdown = CancellationToken::new();
+        let running = systems::start(&config, System::ALL, &shutdown).await.unwrap();
+        let urls = running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
+        let mut store = Store { config, urls, shutdown, running: Some(running), _data: data, orders: BTreeMap::new() };
+        for customer in [ALICE, BOB] {
+            let order = store.place_order(customer).await;
+            store.orders.insert(customer, order);
+        }
+        store.wait_for_fulfilment().await;
+        store
+    }
+
+    /// The base URL of `system`.
+    pub fn url(&self, system: System) -> &str {
+        &self.urls[&system]
+    }
+
+    /// The MCP endpoint.
+    pub fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.url(System::Mcp))
+    }
+
+    /// A token for `subject` in `role` reading `customer`, valid for 10 minutes.
+    pub fn token(&self, subject: &str, role: Role, customer: Option<&str>) -> String {
+        let grant = Grant {
+            subject: subject.into(),
+            role,
+            customer: customer.map(str::to_owned),
+            ttl: Duration::from_secs(600),
+        };
+        boutique::mcp::token_key(&self.config).unwrap().mint(&grant, &self.mcp_url(), unix_now()).unwrap()
+    }
+
+    /// A customer's own token.
+    pub fn customer_token(&self, customer: &str) -> String {
+        self.token(customer, Role::Customer, Some(customer))
+    }
+
+    /// Places an order of two T-shirts for `customer`; returns its id.
+    pub async fn place_order(&self, customer: &str) -> String {
+        let http = reqwest::Client::new();
+        let cart = format!("mcp-{}", uuid::Uuid::new_v4().simple());
+        let added = http
+            .post(format!("{}/v1/carts/{cart}/items", self.url(System::Cart)))
+            .json(&json!({"product_id": "organic-cotton-pocket-tee", "quantity": 2}))
+            .send()
+            .await
+            .unwrap();
+        assert!(added.status().is_success(), "{}", added.text().await.unwrap_or_default());
+        let placed = http
+            .post(format!("{}/v1/checkout", self.url(System::Checkout)))
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(&json!({
+                "cart_id": cart, "customer_id": customer, "email": format!("{customer}@example.com"), "currency": "USD",
+                "shipping_address": {"name": "Test", "line1": "1 Main St", "city": "Springfield", "postal_code": "10001", "country": "US"},
+                "card": {"number": approved_card_number(), "exp_month": 12, "exp_year": 2035, "cvv": "123"},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(placed.status().as_u16(), 201, "{}", placed.text().await.unwrap_or_default());
+        let receipt: Value = placed.json().await.unwrap();
+        receipt["order_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until order management and the MCP indexer have both orders.
+    async fn wait_for_fulfilment(&self) {
+        let http = reqwest::Client::new();
+        // A full index pass embeds every document first: allow for a slow debug build.
+        let deadline = std::time::Instant::now() + Duration::from_secs(300);
+        while std::time::Instant::now() < deadline {
+            let mut known = 0;
+            for order in self.orders.values() {
+                let url = format!("{}/v1/orders/{order}", self.url(System::Oms));
+                known += usize::from(http.get(url).send().await.is_ok_and(|r| r.status().is_success()));
+            }
+            let status: Value =
+                http.get(format!("{}/v1/indexer", self.url(System::Mcp))).send().await.unwrap().json().await.unwrap();
+            if known == self.orders.len() && status["pending_orders"] == 0 && status["last_full_pass"].is_i64() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("fulfilment or the indexer did not catch up with the orders");
+    }
+
+    /// Stops the store.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(running) = self.running.take() {
+            running.finish().await.unwrap();
+        }
+    }
+}
+
+/// An MCP session over Streamable HTTP.
+pub type Session = RunningService<RoleClient, ClientConfig>;
+
+/// Connects with `token`.
+pub async fn connect(store: &Store, token: &str) -> Session {
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(store.mcp_url()).auth_header(token),
+    );
+    ClientConfig::default().serve(transport).await.unwrap()
+}
+
+/// Calls `tool` with `arguments` (an object).
+pub async fn call(session: &Session, tool: &str, arguments: Value) -> CallToolResult {
+    let arguments = arguments.as_object().cloned().unwrap_or_default();
+    session.call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments)).await.unwrap()
+}
+
+/// The structured answer of a successful call.
+pub fn ok(result: CallToolResult) -> Value {
+    assert_ne!(result.is_error, Some(true), "the call failed: {result:?}");
+    result.structured_content.expect("structured content")
+}
+
+/// The text of a failed call.
+pub fn refused(result: CallToolResult) -> String {
+    assert_eq!(result.is_error, Some(true), "the call should have failed: {result:?}");
+    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+}

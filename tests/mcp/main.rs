@@ -1,0 +1,9 @@
+//! The MCP server against the whole store: tools, scope and masking, tokens, read-only by
+//! construction, independent clients, and search quality.
+#![allow(clippy::unwrap_used)]
+
+mod clients;
+mod harness;
+mod search_quality;
+mod security;
+mod tools;
