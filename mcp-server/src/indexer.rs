@@ -24,6 +24,9 @@ use crate::views::name_of;
 const RECENT_ORDERS: u32 = 100;
 /// How soon an order fulfilment did not know yet is read again.
 const RETRY: Duration = Duration::from_secs(1);
+/// The most orders waiting to be re-read: a flood of pushes cannot grow the queue without end
+/// (the next full pass finds whatever was dropped).
+const MAX_PENDING: usize = 10_000;
 /// How long an order named by an event is retried before the next full pass is left to find it.
 const GIVE_UP: Duration = Duration::from_secs(600);
 
@@ -87,7 +90,13 @@ impl Indexer {
 
     /// Notes that `order_id` changed (from an event); it is re-read soon.
     pub fn hint(&self, order_id: &str) {
-        lock(&self.pending).entry(order_id.to_owned()).or_insert_with(Instant::now);
+        let mut pending = lock(&self.pending);
+        if pending.len() >= MAX_PENDING && !pending.contains_key(order_id) {
+            tracing::warn!(order = %order_id, "Too many orders waiting to be indexed; the next full pass finds this one.");
+            return;
+        }
+        pending.entry(order_id.to_owned()).or_insert_with(Instant::now);
+        drop(pending);
         self.wake.notify_one();
     }
 

@@ -196,23 +196,26 @@ mod tests {
         Json(json!({ "predictions": predictions }))
     }
 
+    /// An embedder of project `shop` in `europe-west1` talking to `app`.
+    async fn embedder_of(app: Router) -> VertexEmbedder {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let settings = VertexSettings {
+            endpoint: format!("http://{address}"),
+            project: "shop".into(),
+            location: "europe-west1".into(),
+            model: "text-embedding-005".into(),
+            dimensions: 3,
+        };
+        VertexEmbedder::new(settings, None)
+    }
+
     #[tokio::test]
     async fn embeds_through_the_vertex_predict_call() {
         let app = Router::new()
             .route("/v1/projects/shop/locations/europe-west1/publishers/google/models/{model}", post(predict));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let embedder = VertexEmbedder::new(
-            VertexSettings {
-                endpoint: format!("http://{address}"),
-                project: "shop".into(),
-                location: "europe-west1".into(),
-                model: "text-embedding-005".into(),
-                dimensions: 3,
-            },
-            None,
-        );
+        let embedder = embedder_of(app).await;
         let texts: Vec<String> = (0..40).map(|i| "x".repeat(i + 1)).collect();
         let documents = embedder.embed(&texts, Purpose::Document).await.unwrap();
         assert_eq!(documents.len(), 40, "two batches, in order");
@@ -226,19 +229,7 @@ mod tests {
     async fn reports_an_error_answer() {
         let app =
             Router::new().fallback(|| async { (axum::http::StatusCode::FORBIDDEN, "permission denied on project") });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let embedder = VertexEmbedder::new(
-            VertexSettings {
-                endpoint: format!("http://{address}"),
-                project: "shop".into(),
-                location: "us-central1".into(),
-                model: "text-embedding-005".into(),
-                dimensions: 3,
-            },
-            None,
-        );
+        let embedder = embedder_of(app).await;
         let error = embedder.embed(&["hello".to_owned()], Purpose::Query).await.unwrap_err().to_string();
         assert!(error.contains("403") && error.contains("permission denied"), "{error}");
     }
