@@ -362,6 +362,10 @@ async fn the_reference_makes_an_assessment_idempotent() {
             app.assess(&AssessmentRequest { card: order.card.clone(), ..app.order(&format!("again-card-{n}")) }).await;
         }
         let body = serde_json::to_value(&order).unwrap();
+        // The client signs on the real clock, this test's signer on the engine's: two minutes
+        // apart (within the accepted skew), the two never sign the same bytes in the same
+        // second, which the engine would refuse as a replayed signature.
+        app.clock.advance(time::Duration::seconds(120));
         let replayed = app.send(Method::POST, "/v1/assessments", Some(&body)).await;
         if replayed.headers().get("idempotent-replayed").is_none_or(|value| value != "true") {
             panic!("not a replay: {} {}", replayed.status(), replayed.text().await.unwrap());
