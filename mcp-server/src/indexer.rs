@@ -106,7 +106,12 @@ impl Indexer {
         let mut next_pass = Instant::now();
         loop {
             if Instant::now() >= next_pass {
-                self.full_pass().await;
+                // A pass cut short by shutdown is simply not finished: the systems it reads are
+                // stopping too.
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    _ = self.full_pass() => {}
+                }
                 next_pass = Instant::now() + every;
             }
             let waiting = self.drain().await;
