@@ -1,7 +1,10 @@
 //! Filtered vector search on 100k points: Qdrant Edge (HNSW after optimize) beside an exact
 //! scan, in the same run. Run with `scripts/cargo bench -p mcp-server --bench vector_search`.
 //!
-//! Points are random unit vectors of 384 dimensions (all-MiniLM-L6-v2's width) spread over 6
+//! Points are unit vectors of 384 dimensions (all-MiniLM-L6-v2's width) drawn around 1,000 topic
+//! centres, as sentence embeddings cluster by topic (uniformly random vectors have no near
+//! neighbours to find, and no index does well on them); queries are drawn the same way. They are
+//! spread over 6
 //! kinds and 2,000 customers plus public documents (half the points); queries filter as the `search` tool does
 //! (public or one customer's, some kinds). Sizes: `BENCH_POINTS` (default 100000),
 //! `BENCH_QUERIES` (default 200).
@@ -14,6 +17,9 @@ use mcp_server::search::index::{ExactIndex, Point, VectorIndex};
 
 const DIMENSIONS: usize = 384;
 const CUSTOMERS: usize = 2_000;
+const TOPICS: usize = 1_000;
+/// How far a point strays from its topic's centre (per coordinate, before normalizing).
+const SPREAD: f32 = 0.6;
 
 /// A named way to draw a query's filter.
 type Scenario = (&'static str, fn(&mut fastrand::Rng) -> Filter);
@@ -28,7 +34,16 @@ fn unit_vector(rng: &mut fastrand::Rng) -> Vec<f32> {
     vector
 }
 
-fn points(count: usize, rng: &mut fastrand::Rng) -> Vec<Point> {
+/// A unit vector near one of the `centres`.
+fn near_topic(centres: &[Vec<f32>], rng: &mut fastrand::Rng) -> Vec<f32> {
+    let centre = &centres[rng.usize(..centres.len())];
+    let noise = unit_vector(rng);
+    let mut vector: Vec<f32> = centre.iter().zip(&noise).map(|(c, n)| c + SPREAD * n).collect();
+    mcp_server::embed::normalize(&mut vector);
+    vector
+}
+
+fn points(count: usize, centres: &[Vec<f32>], rng: &mut fastrand::Rng) -> Vec<Point> {
     (0..count)
         .map(|n| {
             let kind = DocKind::ALL[n % DocKind::ALL.len()];
@@ -37,7 +52,7 @@ fn points(count: usize, rng: &mut fastrand::Rng) -> Vec<Point> {
             } else {
                 customer_audience(&format!("cus-{}", 1000 + rng.usize(..CUSTOMERS)))
             };
-            Point { id: format!("{kind}:{n}"), vector: unit_vector(rng), kind, audience }
+            Point { id: format!("{kind}:{n}"), vector: near_topic(centres, rng), kind, audience }
         })
         .collect()
 }
@@ -81,7 +96,8 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let mut rng = fastrand::Rng::with_seed(7);
-        let data = points(count, &mut rng);
+        let centres: Vec<Vec<f32>> = (0..TOPICS).map(|_| unit_vector(&mut rng)).collect();
+        let data = points(count, &centres, &mut rng);
         let dir = tempfile::tempdir().expect("temp dir");
         let edge = EdgeIndex::open(dir.path(), DIMENSIONS).expect("edge index");
         let exact = ExactIndex::default();
@@ -110,7 +126,7 @@ fn main() {
         ];
         println!("\n{:<44} {:>14} {:>14} {:>14} {:>14} {:>10} {:>9}", "filter, top 10", "edge p50 ms", "edge p99 ms", "exact p50 ms", "exact p99 ms", "speed-up", "recall");
         for (name, filter) in &scenarios {
-            let queries: Vec<(Vec<f32>, Filter)> = (0..query_count).map(|_| (unit_vector(&mut rng), filter(&mut rng))).collect();
+            let queries: Vec<(Vec<f32>, Filter)> = (0..query_count).map(|_| (near_topic(&centres, &mut rng), filter(&mut rng))).collect();
             let (found, edge_p50, edge_p99) = measure(&edge, &queries).await;
             let (truth, exact_p50, exact_p99) = measure(&exact, &queries).await;
             println!(

@@ -12,7 +12,7 @@ use qdrant_edge::{
     Condition, CountRequestBuilder, CreateIndex, Distance, EdgeConfig, EdgeShard, EdgeVectorParams, FieldCondition,
     FieldIndexOperations, Filter as EdgeFilter, JsonPath, Match, NamedQuery, PayloadFieldSchema, PayloadSchemaType,
     PointId, PointInsertOperations, PointOperations, PointStruct, PointStructPersisted, QueryEnum, QueryRequestBuilder,
-    ScoringQuery, UpdateOperation, VectorInternal, Vectors, WithPayloadInterface,
+    ScoringQuery, SearchParams, UpdateOperation, VectorInternal, Vectors, WithPayloadInterface,
 };
 use serde_json::json;
 
@@ -21,6 +21,9 @@ use super::index::{Hit, Point, VectorIndex};
 
 /// The named vector every point carries.
 const VECTOR: &str = "text";
+/// Candidates the HNSW search keeps (Qdrant's `hnsw_ef`): higher finds more of the true
+/// neighbours for a little more time; see docs/PERFORMANCE.md.
+const HNSW_EF: usize = 128;
 
 /// A Qdrant Edge shard of document vectors.
 #[derive(Clone)]
@@ -159,6 +162,7 @@ impl VectorIndex for EdgeIndex {
                     using: Some(VECTOR.into()),
                 })))
                 .filter(filter?)
+                .params(SearchParams { hnsw_ef: Some(HNSW_EF), ..SearchParams::default() })
                 .with_payload(WithPayloadInterface::Bool(true))
                 .build();
             let points = shard.query(request).context("searching the vector index failed")?;
