@@ -68,7 +68,58 @@ pub fn record(caller: &Caller, tool: &str, arguments: &str, outcome: Outcome) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+    use crate::token::{Claims, Role};
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn one_line_names_the_subject_tool_digest_and_rows() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+        let caller = Caller::new(Claims {
+            iss: "boutique".into(),
+            sub: "agent-ana".into(),
+            aud: "http://127.0.0.1:8094/mcp".into(),
+            iat: 0,
+            exp: 60,
+            jti: "t1".into(),
+            role: Role::Agent,
+            customer: Some("cus-1001".into()),
+        });
+        tracing::subscriber::with_default(subscriber, || {
+            record(&caller, "list_orders", "0123456789abcdef", Outcome::Rows(3));
+        });
+        let line = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(line.lines().count(), 1, "{line}");
+        for part in [
+            "audit",
+            "subject=\"agent-ana\"",
+            "tool=\"list_orders\"",
+            "arguments=\"0123456789abcdef\"",
+            "rows=3",
+            "result=\"ok\"",
+            "customer=\"cus-1001\"",
+        ] {
+            assert!(line.contains(part), "{part} missing from {line}");
+        }
+    }
 
     #[test]
     fn digest_ignores_key_order_and_hides_values() {
