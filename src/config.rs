@@ -202,7 +202,7 @@ impl Config {
         section("checkout", self.checkout.validate())?;
         section("broker", self.broker.validate())?;
         section("oms", self.oms.validate())?;
-        self.mcp.validate().map_err(|(field, message)| ConfigError::new(format!("mcp.{field}"), message))
+        section("mcp", self.mcp.validate())
     }
 
     /// The deployment settings of `system`.

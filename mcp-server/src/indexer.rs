@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use business_services::oms::domain::Order;
+use business_services::oms::domain::OrderDetail;
 use serde::Serialize;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -192,29 +192,14 @@ impl Indexer {
             }));
         }
         for order in self.backoffice.recent_orders(RECENT_ORDERS).await? {
-            documents.extend(self.timeline(&order).await?);
+            // A guest's order has no customer to scope its timeline to: not worth reading.
+            if order.customer_id.is_some()
+                && let Some(detail) = self.backoffice.lifecycle(order.id.as_str()).await?
+            {
+                documents.extend(timeline(&detail));
+            }
         }
         self.search.upsert(documents).await
-    }
-
-    /// The timeline document of `order`; none for a guest's order (no customer to scope it to).
-    async fn timeline(&self, order: &Order) -> anyhow::Result<Option<Document>> {
-        let Some(customer_id) = order.customer_id.clone() else { return Ok(None) };
-        let Some(detail) = self.backoffice.lifecycle(order.id.as_str()).await? else { return Ok(None) };
-        let history = detail
-            .history
-            .iter()
-            .map(|step| format!("{}: {} ({})", step.at.date(), name_of(&step.to), step.cause))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Ok(Some(Document {
-            id: format!("order:{}", order.id),
-            kind: DocKind::Order,
-            title: format!("Order {} is {}", order.id, name_of(&detail.order.state)),
-            text: format!("Placed {} for {}. History: {history}.", detail.order.placed_at.date(), detail.order.total),
-            customer_id: Some(customer_id),
-            updated_at: detail.order.updated_at.unix_timestamp() * 1000,
-        }))
     }
 
     /// Re-indexes the orders named by events; whether some are still waiting.
@@ -222,9 +207,8 @@ impl Indexer {
         let orders: Vec<String> = lock(&self.pending).keys().cloned().collect();
         for order_id in orders {
             let outcome = async {
-                let order = self.backoffice.lifecycle(&order_id).await?.map(|detail| detail.order);
-                match order {
-                    Some(order) => Ok(self.search.upsert(self.timeline(&order).await?.into_iter().collect()).await?),
+                match self.backoffice.lifecycle(&order_id).await? {
+                    Some(detail) => Ok(self.search.upsert(timeline(&detail).into_iter().collect()).await?),
                     // Fulfilment has not heard of it yet: keep it pending, the next event or pass retries.
                     None => Err(anyhow::anyhow!("order management does not know {order_id} yet")),
                 }
@@ -246,6 +230,25 @@ impl Indexer {
         }
         !lock(&self.pending).is_empty()
     }
+}
+
+/// The timeline document of an order; none for a guest's order (no customer to scope it to).
+fn timeline(detail: &OrderDetail) -> Option<Document> {
+    let order = &detail.order;
+    let history = detail
+        .history
+        .iter()
+        .map(|step| format!("{}: {} ({})", step.at.date(), name_of(&step.to), step.cause))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(Document {
+        id: format!("order:{}", order.id),
+        kind: DocKind::Order,
+        title: format!("Order {} is {}", order.id, name_of(&order.state)),
+        text: format!("Placed {} for {}. History: {history}.", order.placed_at.date(), order.total),
+        customer_id: Some(order.customer_id.clone()?),
+        updated_at: order.updated_at.unix_timestamp() * 1000,
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

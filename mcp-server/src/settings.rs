@@ -115,8 +115,8 @@ impl Default for Settings {
 
 impl Settings {
     /// Checks the settings; names the first bad key (relative to `mcp.`).
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        let bad = |key: &str, message: String| Err((key.to_owned(), message));
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let bad = |key: &'static str, message: String| Err((key, message));
         if let Some(secret) = &self.token_secret
             && secret.len() < MIN_SECRET_LEN
         {

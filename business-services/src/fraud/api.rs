@@ -16,7 +16,7 @@ use utoipa::{IntoParams, OpenApi};
 
 use super::domain::{
     AccountStanding, Assessment, AssessmentId, AssessmentRequest, CardSummary, Decision, Location, Policy, Reason,
-    Review, ReviewDecision, ReviewOutcome, ReviewStatus, SeenOrder,
+    Review, ReviewDecision, ReviewOutcome, ReviewStatus, SeenOrder, check_reference,
 };
 use super::signing::{self, MAX_SKEW_SECS, Rejection};
 use super::store::{FraudStore, Outcome};
@@ -163,7 +163,8 @@ async fn get_assessment(State(state): State<FraudState>, Path(id): Path<String>)
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct AssessmentQuery {
-    /// The caller's reference (required): a checkout order's `reference`.
+    /// The caller's reference (required, 1 to 128 visible ASCII characters): a checkout
+    /// order's `reference`.
     reference: String,
 }
 
@@ -175,9 +176,7 @@ async fn find_assessments(
     State(state): State<FraudState>,
     ApiQuery(query): ApiQuery<AssessmentQuery>,
 ) -> Result<Json<Page<Assessment>>> {
-    if query.reference.is_empty() || query.reference.len() > 200 {
-        return Err(Error::invalid("reference", "must be 1 to 200 characters"));
-    }
+    check_reference(&query.reference).map_err(|(field, message)| Error::invalid(field, message))?;
     let found = state.store.assessment_of(&query.reference).await?;
     Ok(Json(Page { items: found.into_iter().collect(), next_cursor: None }))
 }

@@ -188,11 +188,16 @@ impl Location {
     }
 }
 
+/// Checks a caller's reference: 1 to 128 visible ASCII characters.
+pub fn check_reference(reference: &str) -> Result<(), FieldError> {
+    visible(reference, 128, "reference")
+}
+
 impl AssessmentRequest {
     /// The request written canonically (emails lower case, countries and postal codes upper
     /// case), checked at `now`; names the first bad field.
     pub fn validate(&self, now: OffsetDateTime) -> Result<AssessmentRequest, FieldError> {
-        visible(&self.reference, 128, "reference")?;
+        check_reference(&self.reference)?;
         if let Some(customer) = &self.customer_id {
             visible(customer, 128, "customer_id")?;
         }

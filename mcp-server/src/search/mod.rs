@@ -161,11 +161,6 @@ impl SearchEngine {
         Ok(())
     }
 
-    /// The ids of the documents held whose ids start with `prefix` (e.g. `order:`).
-    pub fn ids_with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.read().documents.keys().filter(|id| id.starts_with(prefix)).cloned().collect()
-    }
-
     /// The `limit` best documents for `query` under `filter`, ranked by `ranking` (or by
     /// keywords, with a notice, when no model is loaded).
     pub async fn search(
