@@ -1,14 +1,14 @@
 //! Scope, tokens and the read-only boundary.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use boutique::systems::System;
 use mcp_server::token::{Grant, Role, TokenKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
 use crate::harness::{ALICE, BOB, Store, call, connect, ok};
 
@@ -136,18 +136,53 @@ async fn forged_expired_and_misaddressed_tokens_get_401() {
     store.stop().await;
 }
 
-/// A digest of every row of every SQLite store in the data folder, by store and table.
-async fn digest_stores(store: &Store) -> BTreeMap<String, String> {
-    let mut digests = BTreeMap::new();
-    for system in System::ALL.iter().filter(|system| **system != System::Mcp) {
+/// Every system's SQLite store in the data folder (the MCP server has none), opened read-only,
+/// with its table names.
+async fn open_stores(store: &Store) -> Vec<(System, SqliteConnection, Vec<String>)> {
+    let mut stores = Vec::new();
+    for system in System::ALL.iter().copied().filter(|system| *system != System::Mcp) {
         let path = store.config.data_dir.join(format!("{}.db", system.name()));
         let options = SqliteConnectOptions::new().filename(&path).read_only(true);
         let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
-        let tables: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-                .fetch_all(&mut connection)
-                .await
-                .unwrap();
+        let tables = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+        stores.push((system, connection, tables));
+    }
+    stores
+}
+
+/// Waits until every event published so far has been handled: no outbox row waits for its relay
+/// and no broker delivery is pending or leased, on two polls in a row. The order saga's later
+/// steps (shipment, ledger, warehouse facts) run after the order exists, so a digest taken before
+/// they finish would race them, not the tools.
+async fn wait_until_events_settle(store: &Store) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut quiet_polls = 0;
+    while quiet_polls < 2 {
+        let mut in_flight = Vec::new();
+        for (system, mut connection, tables) in open_stores(store).await {
+            let query = match (system, tables.iter().any(|t| t == "outbox"), tables.iter().any(|t| t == "deliveries")) {
+                (_, true, _) => "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL",
+                (System::Broker, _, true) => "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'leased')",
+                _ => continue,
+            };
+            let count: i64 = sqlx::query_scalar(query).fetch_one(&mut connection).await.unwrap();
+            if count > 0 {
+                in_flight.push(format!("{}: {count}", system.name()));
+            }
+        }
+        quiet_polls = if in_flight.is_empty() { quiet_polls + 1 } else { 0 };
+        assert!(Instant::now() < deadline, "events still in flight after 120 s: {in_flight:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A digest of every row of every SQLite store in the data folder, by store and table.
+async fn digest_stores(store: &Store) -> BTreeMap<String, String> {
+    let mut digests = BTreeMap::new();
+    for (system, mut connection, tables) in open_stores(store).await {
         for table in tables {
             // The fraud engine remembers each signed request's signature to refuse replays: the
             // server's signed reads leave those, and nothing else.
@@ -184,6 +219,7 @@ async fn digest_stores(store: &Store) -> BTreeMap<String, String> {
 #[tokio::test]
 async fn fuzzing_every_tool_changes_no_store() {
     let store = Store::start(|config| config.mcp.burst = 10_000).await;
+    wait_until_events_settle(&store).await;
     let before = digest_stores(&store).await;
     let alices_order = store.orders[ALICE].clone();
     // Each token, and whether it may read Bob's records.
@@ -226,6 +262,7 @@ async fn fuzzing_every_tool_changes_no_store() {
         session.cancel().await.unwrap();
     }
     assert!(calls > 400, "{calls} calls");
+    wait_until_events_settle(&store).await;
     let after = digest_stores(&store).await;
     assert!(before.len() > 30, "every store's tables are digested: {}", before.len());
     assert_eq!(before, after, "a tool call changed a store");
