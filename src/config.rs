@@ -47,6 +47,8 @@ pub struct Config {
     pub oms: oms::Settings,
     /// The MCP server's settings.
     pub mcp: mcp_server::settings::Settings,
+    /// The Concierge's settings: its model, the Investigator's, prompts and budgets.
+    pub concierge: concierge::ConciergeSettings,
 }
 
 /// Where one system runs and keeps its data. Every field is optional.
@@ -82,6 +84,7 @@ impl Default for Config {
             broker: broker::Settings::default(),
             oms: oms::Settings::default(),
             mcp: mcp_server::settings::Settings::default(),
+            concierge: concierge::ConciergeSettings::default(),
         }
     }
 }

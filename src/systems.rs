@@ -63,6 +63,8 @@ pub enum System {
     Accounting,
     /// The read-only MCP server over the others.
     Mcp,
+    /// The customer-service agent, delegating to the Investigator through the MCP server.
+    Concierge,
 }
 
 impl System {
@@ -82,6 +84,7 @@ impl System {
         System::Warehouse,
         System::Accounting,
         System::Mcp,
+        System::Concierge,
     ];
 
     /// The name used on the command line, in configuration and as the PostgreSQL schema.
@@ -101,6 +104,7 @@ impl System {
             System::Warehouse => "warehouse",
             System::Accounting => "accounting",
             System::Mcp => "mcp",
+            System::Concierge => "concierge",
         }
     }
 
@@ -136,6 +140,7 @@ impl System {
             System::Oms => &oms::MIGRATOR,
             System::Warehouse => &warehouse::MIGRATOR,
             System::Accounting => &accounting::MIGRATOR,
+            System::Concierge => &concierge::MIGRATOR,
             System::Mcp => return None,
         })
     }
@@ -266,6 +271,17 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
                 server.router(shutdown.clone())
             }
             (_, None) => anyhow::bail!("{system}: its store was not opened"),
+            (System::Concierge, Some(db)) => {
+                let peers = concierge::Peers {
+                    mcp: format!("{}/mcp", peer_url(System::Mcp)),
+                    catalog: peer_url(System::Catalog),
+                    crm: peer_url(System::Crm),
+                };
+                let key = crate::mcp::token_key(config)?;
+                let built = concierge::build(&config.concierge, db, &peers, key.clone(), Default::default()).await;
+                let agent = built.map_err(|why| anyhow::anyhow!("configuration key `{why}`"))?;
+                concierge::router(agent, key)
+            }
             (System::Catalog, Some(db)) => catalog::service(db, &faults),
             (System::Currency, Some(db)) => currency::service(db, &faults),
             (System::Cart, Some(db)) => {

@@ -85,12 +85,13 @@ impl Drop for Boutique {
     }
 }
 
-const SYSTEMS: [&str; 14] = [
+const SYSTEMS: [&str; 15] = [
     "accounting",
     "broker",
     "cart",
     "catalog",
     "checkout",
+    "concierge",
     "crm",
     "currency",
     "fraud",

@@ -10,7 +10,7 @@ use business_services::oms::domain::OrderDetail;
 use business_services::payment::domain::Authorization;
 use business_services::warehouse::domain::Shipment;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -52,7 +52,7 @@ pub fn mask_phone(phone: &str) -> String {
 }
 
 /// A postal address; the street is hidden from agents.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AddressView {
     /// The customer's label, e.g. `Home`.
     pub label: Option<String>,
@@ -69,7 +69,7 @@ pub struct AddressView {
 }
 
 /// A customer's record as the caller's role may see it.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CustomerProfile {
     /// The customer id.
     pub customer_id: String,
@@ -138,7 +138,7 @@ fn crm_address(address: &Address, mask_street: bool) -> AddressView {
 }
 
 /// Loyalty standing.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LoyaltyView {
     /// The customer id.
     pub customer_id: String,
@@ -175,7 +175,7 @@ impl LoyaltyView {
 }
 
 /// One order in a list.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderSummary {
     /// The order id.
     pub order_id: String,
@@ -203,7 +203,7 @@ impl OrderSummary {
 }
 
 /// A list with the caps applied.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Listing<T> {
     /// The rows.
     pub items: Vec<T>,
@@ -214,7 +214,7 @@ pub struct Listing<T> {
 }
 
 /// An order line.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LineView {
     /// Product.
     pub product_id: String,
@@ -227,7 +227,7 @@ pub struct LineView {
 }
 
 /// An order as the customer got it.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderView {
     /// The order id.
     pub order_id: String,
@@ -297,7 +297,7 @@ impl OrderView {
 }
 
 /// One move in an order's life.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TimelineEntry {
     /// When.
     pub at: String,
@@ -310,7 +310,7 @@ pub struct TimelineEntry {
 }
 
 /// An order's timeline in order management.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Timeline {
     /// The order id.
     pub order_id: String,
@@ -341,7 +341,7 @@ impl TimelineEntry {
 }
 
 /// A parcel or freight consignment.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ParcelView {
     /// Carrier.
     pub carrier: String,
@@ -354,7 +354,7 @@ pub struct ParcelView {
 }
 
 /// A shipment.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ShipmentView {
     /// Shipment id.
     pub shipment_id: String,
@@ -391,7 +391,7 @@ impl ShipmentView {
 }
 
 /// How an order was paid: never more of the card than brand and last four.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentView {
     /// The order id.
     pub order_id: String,
@@ -425,7 +425,7 @@ impl PaymentView {
 }
 
 /// A reason behind a risk score (staff only).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReasonView {
     /// Machine code.
     pub code: String,
@@ -437,7 +437,7 @@ pub struct ReasonView {
 
 /// A fraud assessment: a plain-language status for customers; score, decision and reasons
 /// for staff.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FraudView {
     /// The order id.
     pub order_id: String,
@@ -484,7 +484,7 @@ impl FraudView {
 }
 
 /// A message of a ticket.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MessageView {
     /// Who wrote it.
     pub author: String,
@@ -495,7 +495,7 @@ pub struct MessageView {
 }
 
 /// A support ticket.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TicketView {
     /// Ticket id.
     pub ticket_id: String,
@@ -537,7 +537,7 @@ impl TicketView {
 }
 
 /// An agent's note.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NoteView {
     /// Note id.
     pub note_id: String,
@@ -562,7 +562,7 @@ impl NoteView {
 }
 
 /// Free-text rows with the caps applied and the untrusted-data notice.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TextListing<T> {
     /// The rows.
     pub items: Vec<T>,
@@ -575,7 +575,7 @@ pub struct TextListing<T> {
 }
 
 /// A product with its availability.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProductView {
     /// Product id.
     pub product_id: String,
@@ -596,7 +596,7 @@ pub struct ProductView {
 }
 
 /// A search hit.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SearchHit {
     /// Document id, e.g. `help:refund-timing` or `ticket:tkt-1002a`.
     pub doc_id: String,
@@ -611,7 +611,7 @@ pub struct SearchHit {
 }
 
 /// Search results.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SearchResults {
     /// The query.
     pub query: String,

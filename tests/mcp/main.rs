@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod clients;
+mod concierge;
 mod harness;
+mod injection;
 mod search_quality;
 mod security;
 mod tools;

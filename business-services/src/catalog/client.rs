@@ -6,6 +6,7 @@ use super::domain::{Product, ProductId};
 use crate::platform::Result;
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
+use crate::platform::page::Page;
 
 /// Reads products from the catalog service.
 #[derive(Debug, Clone)]
@@ -22,6 +23,16 @@ impl CatalogClient {
     /// One product; `None` when the catalog has no such product.
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>> {
         self.peer.get(&format!("/v1/products/{id}")).await
+    }
+
+    /// Up to `limit` products whose text holds every word of `query`.
+    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<Product>> {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", query)
+            .append_pair("limit", &limit.to_string())
+            .finish();
+        let page: Option<Page<Product>> = self.peer.get(&format!("/v1/products?{query}")).await?;
+        Ok(page.map(|page| page.items).unwrap_or_default())
     }
 
     /// A readiness check that the catalog answers.
