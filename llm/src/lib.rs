@@ -5,12 +5,14 @@
 //! calls, then the token usage. Providers:
 //! - [`vertex::VertexGemini`]: Gemini on Vertex AI (production), with gcp_auth credentials;
 //! - [`openai::OpenAiCompatible`]: any OpenAI-compatible server (Ollama, vLLM, llama.cpp);
+//! - [`gguf::LocalGguf`]: a quantized Llama- or Qwen2-family GGUF file, in process;
 //! - [`scripted::ScriptedModel`]: a model whose replies a test writes, and which records what
 //!   it was asked.
 //!
 //! The Concierge's offline model (no network, no download) implements the same trait in its own
 //! crate, because it knows the Concierge's tools.
 
+pub mod gguf;
 pub mod message;
 pub mod openai;
 pub mod scripted;
