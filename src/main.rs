@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use boutique::config::Config;
 use boutique::systems::{self, System, shown_path};
-use boutique::{dead_letters, mcp};
+use boutique::{chat, dead_letters, mcp};
 use clap::{Parser, Subcommand};
 use mcp_server::token::Role;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +54,19 @@ enum Command {
         token: Option<String>,
         #[command(subcommand)]
         action: Option<McpAction>,
+    },
+    /// Talks to the Concierge in the terminal, streaming answers as the storefront widget does.
+    Chat {
+        /// Who talks: a customer id (cus-…) or a staff user name (an agent).
+        #[arg(long = "as", value_name = "CUSTOMER_OR_AGENT")]
+        who: String,
+        /// The customer an agent serves.
+        #[arg(long)]
+        customer: Option<String>,
+        /// Run a Concierge here answering with this model (offline, or the configured vertex,
+        /// openai or gguf), instead of the running one at <CONCIERGE_URL>.
+        #[arg(long)]
+        provider: Option<String>,
     },
     /// Creates or upgrades the stores of the named systems (all if none), then exits.
     Migrate {
@@ -141,6 +154,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mcp { stdio: true, token: Some(token), action: None } => mcp::serve_stdio(&config, &token).await,
         Command::Mcp { .. } => {
             anyhow::bail!("say `boutique mcp token --subject … --role …` or `boutique mcp --stdio --token …`")
+        }
+        Command::Chat { who, customer, provider } => {
+            chat::run(&config, chat::ChatOptions { who, customer, provider }).await
         }
         Command::Migrate { systems } => {
             let systems = if systems.is_empty() { System::ALL.to_vec() } else { dedup(systems) };

@@ -272,11 +272,7 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
             }
             (_, None) => anyhow::bail!("{system}: its store was not opened"),
             (System::Concierge, Some(db)) => {
-                let peers = concierge::Peers {
-                    mcp: format!("{}/mcp", peer_url(System::Mcp)),
-                    catalog: peer_url(System::Catalog),
-                    crm: peer_url(System::Crm),
-                };
+                let peers = concierge_peers(peer_url);
                 let key = crate::mcp::token_key(config)?;
                 let built = concierge::build(&config.concierge, db, &peers, key.clone(), Default::default()).await;
                 let agent = built.map_err(|why| anyhow::anyhow!("configuration key `{why}`"))?;
@@ -367,6 +363,16 @@ fn default_subscriptions(config: &Config, local: &BTreeMap<System, SocketAddr>) 
 /// Where `system` is reached from another process: its configured URL, else its address.
 pub fn url_of(config: &Config, system: System) -> String {
     peer_url(config, &BTreeMap::new(), system)
+}
+
+/// The Concierge's peers, each where `url_of` says.
+pub fn concierge_peers(url_of: impl Fn(System) -> String) -> concierge::Peers {
+    concierge::Peers {
+        mcp: format!("{}/mcp", url_of(System::Mcp)),
+        catalog: url_of(System::Catalog),
+        cart: url_of(System::Cart),
+        crm: url_of(System::Crm),
+    }
 }
 
 /// Where `peer` is reached: its configured URL, else this process if it runs here, else its

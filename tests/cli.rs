@@ -1,4 +1,5 @@
-//! The `boutique` binary as a user runs it: `up`, restarts, `serve` with peers, configuration errors.
+//! The `boutique` binary as a user runs it: `up`, restarts, `serve` with peers, `chat`,
+//! configuration errors.
 
 // A failed unwrap is a failed test, with its location: what a test wants.
 #![allow(clippy::unwrap_used)]
@@ -34,6 +35,20 @@ fn boutique(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     // embedding the corpus would only cost CPU (tests/mcp covers the model).
     command.envs(env.iter().copied()).env("RUST_LOG", "warn").env("BOUTIQUE_MCP__EMBEDDER__KIND", "none");
     command
+}
+
+/// Runs `boutique <args>` with `input` on stdin; returns what it printed.
+fn typed(cwd: &Path, args: &[&str], env: &[(&str, &str)], input: &str) -> String {
+    let mut child = boutique(cwd, args, env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run boutique");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 impl Boutique {
@@ -237,6 +252,30 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
             .expect("run boutique dead-letters");
         assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
         assert!(String::from_utf8_lossy(&listed.stdout).contains("0 dead letter(s)"));
+        // The Concierge in the terminal: the running one, then one of its own with a chosen model.
+        let question = "How many loyalty points do I have?\n/quit\n";
+        let chat = ["chat", "--as", "cus-1001", "--data-dir", &data_dir_arg];
+        let printed = typed(workdir.path(), &chat, &[("CONCIERGE_URL", first.url("concierge"))], question);
+        assert!(printed.contains("with offline:rules-1") && printed.contains("[investigate]"), "{printed}");
+        assert!(printed.contains(" points.") && printed.contains("tokens)"), "{printed}");
+        let chat = [
+            "chat",
+            "--as",
+            "agent-ana",
+            "--customer",
+            "cus-1001",
+            "--provider",
+            "offline",
+            "--data-dir",
+            &data_dir_arg,
+        ];
+        let peers: Vec<(String, String)> = ["mcp", "catalog", "cart", "crm"]
+            .iter()
+            .map(|system| (format!("{}_URL", system.to_uppercase()), first.url(system).to_owned()))
+            .collect();
+        let printed = typed(workdir.path(), &chat, &as_env(&peers), question);
+        assert!(printed.contains("[investigate]") && printed.contains(" points."), "{printed}");
+        assert!(data_dir.join("chat.db").is_file(), "its conversations are kept");
         first.stop();
 
         let second = Boutique::start(workdir.path(), &args, &env);

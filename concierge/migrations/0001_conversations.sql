@@ -4,6 +4,7 @@ CREATE TABLE conversations (
     subject TEXT NOT NULL,
     role TEXT NOT NULL,
     customer_id TEXT,
+    cart_id TEXT,
     provider TEXT NOT NULL,
     prompts_hash TEXT NOT NULL,
     tokens_used BIGINT NOT NULL DEFAULT 0,

@@ -10,6 +10,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use business_services::cart::domain::CartId;
 use business_services::platform::error::{Error, Problem};
 use futures_util::StreamExt;
 use llm::Message;
@@ -94,6 +95,9 @@ struct OpenBody {
     /// The customer a staff member serves; customers are always themselves.
     #[serde(default)]
     customer_id: Option<String>,
+    /// The storefront cart the widget is beside, for the cart tool.
+    #[serde(default)]
+    cart_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,7 +116,10 @@ async fn open(SignedIn(claims): SignedIn, State(state): State<AppState>, body: O
         (false, None) => claims.customer.clone(),
         (true, chosen) => chosen.or(claims.customer.clone()),
     };
-    let scope = Scope { subject: claims.sub, role: claims.role, customer };
+    if let Some(cart) = &body.cart_id {
+        CartId::parse(cart).map_err(|why| Error::invalid("cart_id", why).into_response())?;
+    }
+    let scope = Scope { subject: claims.sub, role: claims.role, customer, cart: body.cart_id };
     let conversation = state.concierge.open(scope).await?;
     let opened = Opened {
         conversation_id: conversation.id,

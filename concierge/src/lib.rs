@@ -1,8 +1,8 @@
 //! The Concierge: the user-facing customer-service agent in the storefront widget and the CRM
 //! dashboard. It holds no credentials and never reads raw back-office data: it delegates to the
 //! Investigator with a capability token the runtime mints from the session. Its model sits
-//! behind [`llm::ChatModel`]: the offline rules model by default, Gemini on Vertex AI or an
-//! OpenAI-compatible server when configured.
+//! behind [`llm::ChatModel`]: the offline rules model by default, Gemini on Vertex AI, an
+//! OpenAI-compatible server or a local GGUF file when configured.
 
 pub mod agent;
 pub mod api;
@@ -20,6 +20,7 @@ use axum::Router;
 use business_services::crm::client::CrmClient;
 use business_services::platform::db::Db;
 use investigator::{Investigator, InvestigatorSettings};
+use llm::gguf::{GgufSettings, LocalGguf};
 use llm::openai::{OpenAiCompatible, OpenAiSettings};
 use llm::vertex::{VertexGemini, VertexSettings};
 use llm::{ChatModel, RetryPolicy};
@@ -40,9 +41,24 @@ pub enum ProviderSettings {
     Vertex(VertexSettings),
     /// An OpenAI-compatible server (Ollama, vLLM, llama.cpp).
     Openai(OpenAiSettings),
+    /// A quantized GGUF file run in this process.
+    Gguf(GgufSettings),
 }
 
 impl ProviderSettings {
+    /// The kinds, as `kind` names them.
+    pub const KINDS: [&str; 4] = ["offline", "vertex", "openai", "gguf"];
+
+    /// This provider's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderSettings::Offline => "offline",
+            ProviderSettings::Vertex(_) => "vertex",
+            ProviderSettings::Openai(_) => "openai",
+            ProviderSettings::Gguf(_) => "gguf",
+        }
+    }
+
     /// The model these settings name; `None` for offline, which has no general-purpose model.
     pub async fn connect(&self) -> Result<Option<Arc<dyn ChatModel>>, llm::ModelError> {
         Ok(match self {
@@ -50,6 +66,12 @@ impl ProviderSettings {
             ProviderSettings::Vertex(settings) => Some(Arc::new(VertexGemini::connect(settings.clone()).await?)),
             ProviderSettings::Openai(settings) => {
                 Some(Arc::new(OpenAiCompatible::new(settings.clone(), RetryPolicy::default())))
+            }
+            ProviderSettings::Gguf(settings) => {
+                let settings = settings.clone();
+                let loaded = tokio::task::spawn_blocking(move || LocalGguf::load(&settings)).await;
+                let model = loaded.map_err(|error| llm::ModelError::Unavailable(error.to_string()))??;
+                Some(Arc::new(model))
             }
         })
     }
@@ -78,6 +100,8 @@ pub struct Peers {
     pub mcp: String,
     /// The catalog.
     pub catalog: String,
+    /// The carts.
+    pub cart: String,
     /// The CRM, where hand-over tickets are opened.
     pub crm: String,
 }
@@ -117,7 +141,7 @@ pub async fn build(
         None => connect("investigator_provider", &settings.investigator_provider).await?,
     };
     let investigator = Investigator::new(&peers.mcp, investigator_model, &prompts.investigator, settings.investigator);
-    let toolbox = tools::Toolbox::new(investigator, key, &peers.mcp, &peers.catalog);
+    let toolbox = tools::Toolbox::new(investigator, key, peers);
     let store = store::ConversationStore::new(db.clone());
     let crm = CrmClient::new(&peers.crm, Duration::from_secs(5));
     tracing::info!(provider = %model.name(), prompts = %prompts.hash, "The Concierge is ready.");

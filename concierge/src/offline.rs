@@ -10,7 +10,7 @@ use investigator::{InvestigationReport, Topic};
 use llm::{ChatModel, ChatRequest, Chunk, Message, ModelError, Reply, ToolCall, estimate_tokens, stream_reply};
 use serde_json::{Value, json};
 
-use crate::tools::{HELP, INVESTIGATE, REQUEST_HUMAN, SEARCH_PRODUCTS};
+use crate::tools::{HELP, INVESTIGATE, REQUEST_HUMAN, SEARCH_PRODUCTS, VIEW_CART};
 
 /// What the user wants, as the rules read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub enum Intent {
     Availability(String),
     /// Products matching these words.
     Products(String),
+    /// What is in my cart?
+    Cart,
     /// A help or policy question.
     Help,
     /// Nothing this store helps with.
@@ -39,6 +41,7 @@ const RULES: &[Rule] = &[
     (&["human", "person", "someone", "representative", "real agent", "talk to an agent", "speak to"], |_| {
         Intent::Human
     }),
+    (&["my cart", "in the cart", "basket", "my bag"], |_| Intent::Cart),
     (&["on hold", "held", "hold", "under review", "stuck"], |_| Intent::Investigate(Topic::OrderHold)),
     (&["refund", "money back"], |_| Intent::Investigate(Topic::RefundStatus)),
     (&["return", "send it back", "send back"], |_| Intent::Investigate(Topic::ReturnEligibility)),
@@ -177,6 +180,7 @@ fn first_step(text: &str) -> Reply {
             call(SEARCH_PRODUCTS, json!({ "query": words }))
         }
         Intent::Availability(_) | Intent::Products(_) => say("Which product do you mean?"),
+        Intent::Cart => call(VIEW_CART, json!({})),
         Intent::Help => call(HELP, json!({ "query": text.chars().take(200).collect::<String>() })),
         Intent::OutOfScope => say(format!("Sorry, I can't help with that. {SCOPE_NOTE}")),
     }
@@ -218,9 +222,31 @@ fn after_tool(tool: &str, result: &Value, intent: Option<Intent>) -> Reply {
             )),
             None => say(format!("I couldn't find a help article on that. {SCOPE_NOTE}")),
         },
+        VIEW_CART => say(cart_words(result)),
         REQUEST_HUMAN => say("I can open a support ticket so that a person from our team contacts you. \
              Please confirm if you would like me to do that."),
         _ => say(SCOPE_NOTE),
+    }
+}
+
+/// The cart tool's result in words.
+fn cart_words(cart: &Value) -> String {
+    let lines: Vec<String> = cart["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|line| {
+            let name = line["name"].as_str().or(line["product_id"].as_str()).unwrap_or_default();
+            match line["unit_price"].as_str() {
+                Some(price) => format!("{} × {name} ({price} each)", line["quantity"]),
+                None => format!("{} × {name}", line["quantity"]),
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        "Your cart is empty.".to_owned()
+    } else {
+        format!("Your cart has {} items: {}.", cart["item_count"], lines.join(", "))
     }
 }
 
@@ -283,10 +309,19 @@ pub fn render(report: &InvestigationReport) -> String {
                 })
                 .collect();
             if parcels.is_empty() {
-                format!("Your order {order_id} is {} and has not been handed to a carrier yet.", state_words(&state))
-            } else {
-                format!("Your order {order_id} is {}: {}.", state_words(&state), parcels.join("; "))
+                return format!(
+                    "Your order {order_id} is {} and has not been handed to a carrier yet.",
+                    state_words(&state)
+                );
             }
+            let mut text = format!("Your order {order_id} is {}: {}.", state_words(&state), parcels.join("; "));
+            // Only the scan's typed status and time: its location and note are carrier-written.
+            if let Some(scan) =
+                report.shipments.iter().flat_map(|shipment| shipment.scans.first()).max_by_key(|scan| &scan.at)
+            {
+                text.push_str(&format!(" Last carrier scan: {} on {}.", state_words(&scan.status), day(&scan.at)));
+            }
+            text
         }
         Some(Topic::DeliveryDate) => match &report.delivery {
             Some(Delivery::Delivered { on }) => format!("Your order {order_id} was delivered on {on}."),

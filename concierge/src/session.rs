@@ -16,6 +16,8 @@ pub struct Scope {
     pub role: Role,
     /// The customer served: the customer themselves, or the one a staff member chose.
     pub customer: Option<String>,
+    /// The storefront cart the conversation was opened beside, if any.
+    pub cart: Option<String>,
 }
 
 /// The signed-in session a bearer token stands for.

@@ -47,13 +47,15 @@ impl ConversationStore {
     /// Stores a new conversation.
     pub async fn create(&self, conversation: &Conversation) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO conversations (id, subject, role, customer_id, provider, prompts_hash, tokens_used, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+            "INSERT INTO conversations \
+             (id, subject, role, customer_id, cart_id, provider, prompts_hash, tokens_used, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
         )
         .bind(&conversation.id)
         .bind(&conversation.scope.subject)
         .bind(conversation.scope.role.name())
         .bind(&conversation.scope.customer)
+        .bind(&conversation.scope.cart)
         .bind(&conversation.provider)
         .bind(&conversation.prompts_hash)
         .bind(now())
@@ -65,7 +67,7 @@ impl ConversationStore {
     /// The conversation `id`.
     pub async fn get(&self, id: &str) -> Result<Option<Conversation>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT id, subject, role, customer_id, provider, prompts_hash, tokens_used, escalation, ticket_id \
+            "SELECT id, subject, role, customer_id, cart_id, provider, prompts_hash, tokens_used, escalation, ticket_id \
              FROM conversations WHERE id = $1",
         )
         .bind(id)
@@ -76,7 +78,12 @@ impl ConversationStore {
         let role = mcp_server::token::Role::parse(&role).map_err(|why| sqlx::Error::Decode(why.into()))?;
         Ok(Some(Conversation {
             id: row.try_get("id")?,
-            scope: Scope { subject: row.try_get("subject")?, role, customer: row.try_get("customer_id")? },
+            scope: Scope {
+                subject: row.try_get("subject")?,
+                role,
+                customer: row.try_get("customer_id")?,
+                cart: row.try_get("cart_id")?,
+            },
             provider: row.try_get("provider")?,
             prompts_hash: row.try_get("prompts_hash")?,
             tokens_used: row.try_get("tokens_used")?,

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use business_services::cart::client::CartClient;
+use business_services::cart::domain::CartId;
 use business_services::catalog::client::CatalogClient;
 use investigator::{CapabilityToken, InvestigationRequest, Investigator};
 use llm::{ToolCall, ToolSpec};
@@ -12,6 +14,7 @@ use mcp_server::token::{Grant, TokenKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::Peers;
 use crate::session::Scope;
 
 /// The name of the delegation tool.
@@ -22,6 +25,11 @@ pub const SEARCH_PRODUCTS: &str = "search_products";
 pub const HELP: &str = "help";
 /// The name of the hand-over tool.
 pub const REQUEST_HUMAN: &str = "request_human";
+/// The name of the cart tool.
+pub const VIEW_CART: &str = "view_cart";
+
+/// The most cart lines the cart tool describes.
+const CART_LINES: usize = 20;
 
 /// The tools, as models see them.
 pub fn specs() -> Vec<ToolSpec> {
@@ -53,6 +61,11 @@ pub fn specs() -> Vec<ToolSpec> {
             parameters: one_text("query"),
         },
         ToolSpec {
+            name: VIEW_CART.into(),
+            description: "What is in the storefront cart this conversation was opened beside.".into(),
+            parameters: json!({ "type": "object", "properties": {}, "additionalProperties": false }),
+        },
+        ToolSpec {
             name: REQUEST_HUMAN.into(),
             description: "Offer to hand the conversation to a person. The user must confirm before a ticket is opened.".into(),
             parameters: one_text("reason"),
@@ -82,6 +95,10 @@ struct Handover {
     reason: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoArguments {}
+
 /// What running a tool produced: its result for the model, and a hand-over to propose.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -108,6 +125,7 @@ pub struct Toolbox {
     key: TokenKey,
     mcp_audience: String,
     catalog: CatalogClient,
+    carts: CartClient,
 }
 
 impl std::fmt::Debug for Toolbox {
@@ -117,14 +135,16 @@ impl std::fmt::Debug for Toolbox {
 }
 
 impl Toolbox {
-    /// Tools delegating to `investigator` (tokens signed with `key` for `mcp_audience`) and
-    /// searching the catalog at `catalog_url`.
-    pub fn new(investigator: Investigator, key: TokenKey, mcp_audience: &str, catalog_url: &str) -> Toolbox {
+    /// Tools delegating to `investigator` (tokens signed with `key` for the MCP endpoint of
+    /// `peers`) and reading the catalog and carts of `peers`.
+    pub fn new(investigator: Investigator, key: TokenKey, peers: &Peers) -> Toolbox {
+        let deadline = Duration::from_secs(5);
         Toolbox {
             investigator,
             key,
-            mcp_audience: mcp_audience.to_owned(),
-            catalog: CatalogClient::new(catalog_url, Duration::from_secs(5)),
+            mcp_audience: peers.mcp.clone(),
+            catalog: CatalogClient::new(&peers.catalog, deadline),
+            carts: CartClient::new(&peers.cart, deadline),
         }
     }
 
@@ -142,6 +162,10 @@ impl Toolbox {
             },
             HELP => match serde_json::from_value::<Query>(call.arguments.clone()) {
                 Ok(Query { query }) => Outcome::result(help(&query)),
+                Err(error) => Outcome::refused(format!("bad arguments: {error}")),
+            },
+            VIEW_CART => match serde_json::from_value::<NoArguments>(call.arguments.clone()) {
+                Ok(NoArguments {}) => self.view_cart(scope).await,
                 Err(error) => Outcome::refused(format!("bad arguments: {error}")),
             },
             REQUEST_HUMAN => match serde_json::from_value::<Handover>(call.arguments.clone()) {
@@ -178,6 +202,27 @@ impl Toolbox {
                 Outcome::refused(error)
             }
         }
+    }
+
+    async fn view_cart(&self, scope: &Scope) -> Outcome {
+        let Some(cart) = scope.cart.as_deref().and_then(|id| CartId::parse(id).ok()) else {
+            return Outcome::refused("this conversation was not opened beside a storefront cart");
+        };
+        let cart = match self.carts.cart(&cart).await {
+            Ok(cart) => cart,
+            Err(error) => return Outcome::refused(format!("the cart did not answer: {error}")),
+        };
+        let mut lines = Vec::new();
+        for item in cart.items.iter().take(CART_LINES) {
+            let product = self.catalog.product(&item.product_id).await.ok().flatten();
+            lines.push(json!({
+                "product_id": item.product_id.to_string(),
+                "name": product.as_ref().map(|product| product.name.clone()),
+                "unit_price": product.as_ref().map(|product| product.price.to_string()),
+                "quantity": item.quantity,
+            }));
+        }
+        Outcome::result(json!({ "items": lines, "item_count": cart.item_count }))
     }
 
     async fn search_products(&self, query: &str) -> Outcome {

@@ -2,7 +2,7 @@
 //! conclusions drawn from them. Every typed fact of a report comes from here, never from a
 //! model.
 
-use mcp_server::views::{Listing, NoteView, ShipmentView, TextListing, TicketView};
+use mcp_server::views::{Listing, NoteView, ProductView, ShipmentView, TextListing, TicketView};
 use serde_json::json;
 use time::Date;
 
@@ -33,6 +33,9 @@ pub async fn gather(
                     let shipments: Option<Listing<ShipmentView>> =
                         keep(report, session.read("shipment_tracking", order(&order_id)).await?);
                     report.shipments = shipments.map(|listing| listing.items).unwrap_or_default();
+                    for text in carrier_texts(&mut report.shipments) {
+                        report.add_text(text);
+                    }
                 }
                 Topic::RefundStatus => {
                     report.payment = keep(report, session.read("payment_status", order(&order_id)).await?)
@@ -47,7 +50,14 @@ pub async fn gather(
         Topic::Loyalty => report.loyalty = keep(report, session.read("loyalty_status", json!({})).await?),
         Topic::Availability => {
             let product_id = request.product_id.clone().unwrap_or_default();
-            report.product = keep(report, session.read("product_lookup", json!({ "product_id": product_id })).await?);
+            let mut product: Option<ProductView> =
+                keep(report, session.read("product_lookup", json!({ "product_id": product_id })).await?);
+            // Product copy comes from suppliers and editors: data, not part of the typed facts.
+            if let Some(product) = &mut product {
+                let description = std::mem::take(&mut product.description);
+                report.add_text(DataText::new(format!("description of {}", product.product_id), &description));
+            }
+            report.product = product;
         }
         Topic::AccountReview => {
             report.profile = keep(report, session.read("customer_profile", json!({})).await?);
@@ -95,6 +105,20 @@ async fn resolve_order(
         });
     }
     Ok(found)
+}
+
+/// The carriers' free text (scan locations and notes), moved out of the typed shipments into
+/// marked data.
+fn carrier_texts(shipments: &mut [ShipmentView]) -> Vec<DataText> {
+    let mut texts = Vec::new();
+    for scan in shipments.iter_mut().flat_map(|shipment| shipment.scans.iter_mut()) {
+        for (field, text) in [("location", scan.location.take()), ("note", scan.note.take())] {
+            if let Some(text) = text {
+                texts.push(DataText::new(format!("carrier scan {} at {}: {field}", scan.status, scan.at), &text));
+            }
+        }
+    }
+    texts
 }
 
 /// A tool's answer, or `None` with its refusal noted as a gap.

@@ -16,7 +16,7 @@ use business_services::platform::client::{PeerClient, RequestSigner};
 use business_services::platform::identity;
 use business_services::platform::page::Page;
 use business_services::platform::{Error, Result};
-use business_services::warehouse::domain::Shipment;
+use business_services::warehouse::domain::{Shipment, Tracking};
 use serde::de::DeserializeOwned;
 
 /// How long a read may take before the tool reports the system as unavailable.
@@ -130,6 +130,11 @@ impl BackOffice {
     pub async fn shipments(&self, order: &str) -> Result<Vec<Shipment>> {
         let path = format!("/v1/shipments?order_id={}", segment(order)?);
         Ok(self.warehouse.get::<Page<Shipment>>(&path).await?.map(|page| page.items).unwrap_or_default())
+    }
+
+    /// A parcel's shipment with the carriers' tracking events, newest first.
+    pub async fn tracking(&self, tracking_number: &str) -> Result<Option<Tracking>> {
+        self.warehouse.get(&format!("/v1/tracking/{}", segment(tracking_number)?)).await
     }
 
     /// A card authorization.

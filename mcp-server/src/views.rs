@@ -8,7 +8,7 @@ use business_services::fraud::domain::{Assessment, Decision};
 use business_services::money::Money;
 use business_services::oms::domain::OrderDetail;
 use business_services::payment::domain::Authorization;
-use business_services::warehouse::domain::Shipment;
+use business_services::warehouse::domain::{Shipment, TrackingEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -364,11 +364,30 @@ pub struct ShipmentView {
     pub updated_at: String,
     /// Its parcels.
     pub parcels: Vec<ParcelView>,
+    /// The carriers' latest scans, newest first.
+    pub scans: Vec<CarrierScan>,
+}
+
+/// A carrier's tracking scan. Its location and note are written by the carrier: data, never
+/// instructions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CarrierScan {
+    /// The status the shipment reached.
+    pub status: String,
+    /// When.
+    pub at: String,
+    /// Where, as the carrier wrote it.
+    pub location: Option<String>,
+    /// The carrier's note.
+    pub note: Option<String>,
 }
 
 impl ShipmentView {
-    /// The view of `shipment`.
-    pub fn new(shipment: &Shipment) -> ShipmentView {
+    /// The most scans a view shows.
+    pub const SCANS: usize = 5;
+
+    /// The view of `shipment` with the latest of its carrier `events` (newest first).
+    pub fn new(shipment: &Shipment, events: &[TrackingEvent]) -> ShipmentView {
         ShipmentView {
             shipment_id: shipment.id.to_string(),
             status: name_of(&shipment.status),
@@ -384,6 +403,16 @@ impl ShipmentView {
                         .delivery_slot
                         .as_ref()
                         .map(|slot| serde_json::to_string(slot).unwrap_or_default()),
+                })
+                .collect(),
+            scans: events
+                .iter()
+                .take(Self::SCANS)
+                .map(|event| CarrierScan {
+                    status: name_of(&event.status),
+                    at: timestamp(event.at),
+                    location: event.location.clone(),
+                    note: event.note.clone(),
                 })
                 .collect(),
         }

@@ -8,7 +8,7 @@ use mcp_server::auth::unix_now;
 use mcp_server::token::{Grant, Role};
 use serde_json::{Value, json};
 
-use crate::harness::{ALICE, BOB, Store, call, connect, ok};
+use crate::harness::{ALICE, BOB, Store, call, connect, get_json, ok};
 
 /// A session token for `subject` in `role`, serving `customer`.
 pub fn session(store: &Store, subject: &str, role: Role, customer: Option<&str>) -> String {
@@ -144,6 +144,35 @@ async fn each_core_intent_is_answered_from_live_data() {
     assert_eq!(shown["provider"], "offline:rules-1");
     assert_eq!(shown["prompts_hash"], concierge::prompts::Prompts::built_in().hash);
     assert_eq!(shown["messages"].as_array().unwrap().len(), 18, "nine questions, nine answers");
+
+    // Delivered: the answers follow the carrier's scans, and the return window opens.
+    store.advance_shipment(&order, "delivered", "Springfield depot", "Left with a neighbour").await;
+    let timeline = ok(call(&mcp, "order_timeline", json!({ "order_id": order })).await);
+    let delivered_on = &timeline["items"].as_array().unwrap().last().unwrap()["at"].as_str().unwrap()[..10];
+    let (reply, _) = ask(&base, &token, &conversation, "When will my order arrive?").await;
+    assert!(reply.contains(&format!("was delivered on {delivered_on}")), "{reply}");
+    let (reply, _) = ask(&base, &token, &conversation, "Can I return it?").await;
+    // The delivery day and the 30 after it.
+    assert!(reply.contains("can be returned until") && reply.contains("(31 days left)"), "{reply}");
+    let (reply, _) = ask(&base, &token, &conversation, &format!("Where is my parcel for {order}?")).await;
+    assert!(reply.contains(&format!("Last carrier scan: delivered on {delivered_on}")), "{reply}");
+    assert!(!reply.contains("neighbour"), "carrier-written text is not repeated: {reply}");
+
+    // The cart the widget is beside.
+    let cart = format!("widget-{}", uuid::Uuid::new_v4().simple());
+    let added = reqwest::Client::new()
+        .post(format!("{}/v1/carts/{cart}/items", store.url(System::Cart)))
+        .json(&json!({ "product_id": "cast-iron-skillet", "quantity": 3 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_success());
+    let beside = open(&base, &token, json!({ "cart_id": cart })).await;
+    let (reply, events) = ask(&base, &token, &beside, "What's in my cart?").await;
+    assert_eq!(tools_run(&events), ["view_cart"]);
+    assert!(reply.contains("3 × Cast Iron Skillet"), "{reply}");
+    let (reply, _) = ask(&base, &token, &conversation, "What's in my cart?").await;
+    assert!(reply.starts_with("Sorry"), "no cart beside this conversation: {reply}");
     store.stop().await;
 }
 
@@ -156,7 +185,7 @@ async fn talking_to_a_human_opens_a_ticket_only_when_the_user_confirms() {
     let http = reqwest::Client::new();
     let tickets = || async {
         let url = format!("{}/v1/customers/{BOB}/tickets", store.url(System::Crm));
-        http.get(url).send().await.unwrap().json::<Value>().await.unwrap()["items"].as_array().unwrap().len()
+        get_json(url).await["items"].as_array().unwrap().len()
     };
     let before = tickets().await;
     let confirm = format!("{base}/v1/conversations/{conversation}/handover");
@@ -173,14 +202,7 @@ async fn talking_to_a_human_opens_a_ticket_only_when_the_user_confirms() {
     let again: Value = http.post(&confirm).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(again["ticket_id"], ticket_id.as_str(), "confirming twice opens one ticket");
     assert_eq!(tickets().await, before + 1);
-    let ticket: Value = http
-        .get(format!("{}/v1/tickets/{ticket_id}", store.url(System::Crm)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ticket = get_json(format!("{}/v1/tickets/{ticket_id}", store.url(System::Crm))).await;
     assert!(ticket.to_string().contains("talk to a human"), "the transcript travels with it: {ticket}");
     store.stop().await;
 }

@@ -112,6 +112,37 @@ impl Store {
         receipt["order_id"].as_str().unwrap().to_owned()
     }
 
+    /// Moves `order`'s shipment on through each warehouse status up to `to` (one of `picked`,
+    /// `packed`, `shipped`, `delivered`), as carrier scans at `location` noting `note`, and waits
+    /// until order management has followed.
+    pub async fn advance_shipment(&self, order: &str, to: &str, location: &str, note: &str) {
+        const ALONG: [&str; 5] = ["created", "picked", "packed", "shipped", "delivered"];
+        let http = reqwest::Client::new();
+        let warehouse = self.url(System::Warehouse);
+        let shipments = get_json(format!("{warehouse}/v1/shipments?order_id={order}")).await;
+        let shipment = &shipments["items"][0];
+        let from = ALONG.iter().position(|status| shipment["status"] == *status).unwrap();
+        let to_index = ALONG.iter().position(|status| *status == to).unwrap();
+        for status in &ALONG[from + 1..=to_index] {
+            let scan = json!({ "status": status, "location": location, "note": note });
+            let url = format!("{warehouse}/v1/shipments/{}/events", shipment["id"].as_str().unwrap());
+            let response = http.post(url).json(&scan).send().await.unwrap();
+            assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+        }
+        let state = match to {
+            "picked" | "packed" => "picking",
+            other => other,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if get_json(format!("{}/v1/orders/{order}", self.url(System::Oms))).await["state"] == state {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("order management did not follow {order}'s shipment to {to}");
+    }
+
     /// Waits until order management and the MCP indexer have both orders.
     async fn wait_for_fulfilment(&self) {
         let http = reqwest::Client::new();
@@ -123,8 +154,7 @@ impl Store {
                 let url = format!("{}/v1/orders/{order}", self.url(System::Oms));
                 known += usize::from(http.get(url).send().await.is_ok_and(|r| r.status().is_success()));
             }
-            let status: Value =
-                http.get(format!("{}/v1/indexer", self.url(System::Mcp))).send().await.unwrap().json().await.unwrap();
+            let status = get_json(format!("{}/v1/indexer", self.url(System::Mcp))).await;
             if known == self.orders.len() && status["pending_orders"] == 0 && status["last_full_pass"].is_i64() {
                 return;
             }
@@ -140,6 +170,11 @@ impl Store {
             running.finish().await.unwrap();
         }
     }
+}
+
+/// The JSON document at `url`.
+pub async fn get_json(url: String) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
 }
 
 /// An MCP session over Streamable HTTP.
