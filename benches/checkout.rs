@@ -20,6 +20,9 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+mod support;
+use support::{env_number, ms, percentile};
+
 /// The systems a checkout calls, each of which gets the added latency.
 const DOWNSTREAM: [System; 8] = [
     System::Cart,
@@ -34,10 +37,6 @@ const DOWNSTREAM: [System; 8] = [
 
 /// The product every benchmark order buys (a parcel item; stock is topped up first).
 const PRODUCT: &str = "organic-cotton-pocket-tee";
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
-}
 
 struct Shop {
     urls: BTreeMap<System, String>,
@@ -153,15 +152,6 @@ async fn top_up_stock(shop: &Shop, units: i64) {
         .await
         .expect("inventory answers");
     assert!(response.status().is_success(), "restocking failed: {}", response.text().await.unwrap_or_default());
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }
 
 /// Single-row durable commits per second on SQLite as the store opens it, `concurrency` writers.
