@@ -27,6 +27,8 @@ pub struct ChatOptions {
     pub who: String,
     /// The customer an agent serves.
     pub customer: Option<String>,
+    /// A storefront cart to chat beside, as the widget does.
+    pub cart: Option<String>,
     /// Run a Concierge here answering with this kind of model (`offline`, `vertex`, `openai`, `gguf`),
     /// instead of talking to the running one.
     pub provider: Option<String>,
@@ -49,7 +51,10 @@ pub async fn run(config: &Config, options: ChatOptions) -> anyhow::Result<()> {
         Some(kind) => serve_here(config, kind, key).await?,
     };
     let client = Client { http: reqwest::Client::new(), base, session };
-    let body = if role.is_staff() { json!({ "customer_id": customer }) } else { json!({}) };
+    let mut body = json!({ "cart_id": options.cart });
+    if role.is_staff() {
+        body["customer_id"] = json!(customer);
+    }
     let opened = client.post("/v1/conversations", &body).await?;
     let conversation = opened["conversation_id"].as_str().unwrap_or_default().to_owned();
     println!(
@@ -66,7 +71,10 @@ pub async fn run(config: &Config, options: ChatOptions) -> anyhow::Result<()> {
             "" => {}
             "/quit" => break,
             "/handover" => match client.post(&format!("/v1/conversations/{conversation}/handover"), &json!({})).await {
-                Ok(answer) => println!("Ticket {} opened: a person will contact you.", answer["ticket_id"]),
+                Ok(answer) => {
+                    let ticket = answer["ticket_id"].as_str().unwrap_or_default();
+                    println!("Ticket {ticket} opened: a person will contact you.");
+                }
                 Err(error) => println!("! {error:#}"),
             },
             text => {

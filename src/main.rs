@@ -63,6 +63,9 @@ enum Command {
         /// The customer an agent serves.
         #[arg(long)]
         customer: Option<String>,
+        /// A storefront cart to chat beside, as the widget does.
+        #[arg(long)]
+        cart: Option<String>,
         /// Run a Concierge here answering with this model (offline, or the configured vertex,
         /// openai or gguf), instead of the running one at <CONCIERGE_URL>.
         #[arg(long)]
@@ -155,8 +158,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mcp { .. } => {
             anyhow::bail!("say `boutique mcp token --subject … --role …` or `boutique mcp --stdio --token …`")
         }
-        Command::Chat { who, customer, provider } => {
-            chat::run(&config, chat::ChatOptions { who, customer, provider }).await
+        Command::Chat { who, customer, cart, provider } => {
+            chat::run(&config, chat::ChatOptions { who, customer, cart, provider }).await
         }
         Command::Migrate { systems } => {
             let systems = if systems.is_empty() { System::ALL.to_vec() } else { dedup(systems) };

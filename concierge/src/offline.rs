@@ -189,6 +189,9 @@ fn first_step(text: &str) -> Reply {
 fn after_tool(tool: &str, result: &Value, intent: Option<Intent>) -> Reply {
     if let Some(error) = result.get("error").and_then(Value::as_str) {
         tracing::debug!(tool, error, "A tool refused.");
+        if tool == VIEW_CART {
+            return say("I can only see the cart of the storefront page you are chatting from.");
+        }
         return say("Sorry, I couldn't look that up just now. Would you like me to hand you over to a person?");
     }
     match tool {
@@ -246,7 +249,9 @@ fn cart_words(cart: &Value) -> String {
     if lines.is_empty() {
         "Your cart is empty.".to_owned()
     } else {
-        format!("Your cart has {} items: {}.", cart["item_count"], lines.join(", "))
+        let count = cart["item_count"].as_u64().unwrap_or_default();
+        let items = if count == 1 { "item" } else { "items" };
+        format!("Your cart has {count} {items}: {}.", lines.join(", "))
     }
 }
 
