@@ -256,3 +256,23 @@ async fn answers_stream_as_server_sent_events_and_sessions_are_enforced() {
     assert_eq!(status(long), 422);
     store.stop().await;
 }
+
+#[tokio::test]
+async fn a_held_order_is_explained_without_the_fraud_score() {
+    // Every first purchase over one cent counts as large, and any score is held for review.
+    let store = Store::start(|config| {
+        config.fraud.review_at = 1;
+        config.fraud.block_at = 100;
+        config.fraud.large_first_purchase.insert("USD".into(), 1);
+    })
+    .await;
+    let base = store.url(System::Concierge).to_owned();
+    let token = session(&store, ALICE, Role::Customer, Some(ALICE));
+    let conversation = open(&base, &token, json!({})).await;
+    let (reply, events) = ask(&base, &token, &conversation, "Why is my order on hold?").await;
+    assert_eq!(tools_run(&events), ["investigate"]);
+    let order = &store.orders[ALICE];
+    assert!(reply.contains(&format!("Your order {order} is on hold for a routine security review")), "{reply}");
+    assert!(!reply.contains("score") && !reply.contains("large"), "customers get no reasons: {reply}");
+    store.stop().await;
+}
