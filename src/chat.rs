@@ -92,15 +92,8 @@ pub async fn run(config: &Config, options: ChatOptions) -> anyhow::Result<()> {
 /// its base URL.
 async fn serve_here(config: &Config, kind: &str, key: TokenKey) -> anyhow::Result<String> {
     let mut settings = config.concierge.clone();
-    settings.provider = match kind {
-        "offline" => ProviderSettings::Offline,
-        _ if settings.provider.kind() == kind => settings.provider,
-        _ if ProviderSettings::KINDS.contains(&kind) => bail!(
-            "--provider {kind} needs `concierge.provider` of kind \"{kind}\" in the configuration \
-             (see docs/CONFIGURATION.md)"
-        ),
-        _ => bail!("no provider `{kind}`; known: {}", ProviderSettings::KINDS.join(", ")),
-    };
+    settings.provider =
+        ProviderSettings::select(kind, &settings.provider).map_err(|why| anyhow::anyhow!("--provider: {why}"))?;
     let db = Db::open(&Db::sqlite_url(&config.data_dir, "chat"), "chat", &concierge::MIGRATOR).await?;
     let peers = systems::concierge_peers(|system| url_of(config, system));
     let agent = concierge::build(&settings, &db, &peers, key.clone(), Default::default())
@@ -156,7 +149,7 @@ impl Client {
         while let Some(data) = events.next().await? {
             match serde_json::from_str::<Event>(&data) {
                 Ok(Event::Text { text }) => print!("{text}"),
-                Ok(Event::Tool { name }) => print!("[{name}] "),
+                Ok(Event::Tool { name, .. }) => print!("[{name}] "),
                 Ok(Event::Handover { reason }) => print!("[hand-over proposed: {reason}; /handover confirms] "),
                 Ok(Event::Done { usage, .. }) => println!("  ({} tokens)", usage.total()),
                 Ok(Event::Error { message }) => println!("\n! {message}"),

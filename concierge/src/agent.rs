@@ -65,6 +65,8 @@ pub enum Event {
     Tool {
         /// Which.
         name: String,
+        /// With what, as the model asked (ids and topics; never a token).
+        arguments: serde_json::Value,
     },
     /// A hand-over to a person is proposed: the user may confirm it.
     Handover {
@@ -340,7 +342,8 @@ impl Inner {
                 let result = if tool_calls > self.limits.tool_calls_per_turn {
                     serde_json::json!({ "error": "tool-call budget of this turn reached: answer with what you have" })
                 } else {
-                    let _ = events.send(Event::Tool { name: call.name.clone() }).await;
+                    let _ =
+                        events.send(Event::Tool { name: call.name.clone(), arguments: call.arguments.clone() }).await;
                     let outcome = self.toolbox.run(&conversation.scope, &call).await;
                     if let Some(reason) = outcome.handover {
                         let _ = events.send(Event::Handover { reason: reason.clone() }).await;

@@ -49,6 +49,20 @@ impl ProviderSettings {
     /// The kinds, as `kind` names them.
     pub const KINDS: [&str; 4] = ["offline", "vertex", "openai", "gguf"];
 
+    /// The provider of `kind`: offline, or `configured` when it is of that kind (the other
+    /// kinds need settings only the configuration holds).
+    pub fn select(kind: &str, configured: &ProviderSettings) -> Result<ProviderSettings, String> {
+        match kind {
+            "offline" => Ok(ProviderSettings::Offline),
+            _ if configured.kind() == kind => Ok(configured.clone()),
+            _ if Self::KINDS.contains(&kind) => Err(format!(
+                "provider `{kind}` needs `concierge.provider` of kind \"{kind}\" in the configuration \
+                 (see docs/CONFIGURATION.md)"
+            )),
+            _ => Err(format!("no provider `{kind}`; known: {}", Self::KINDS.join(", "))),
+        }
+    }
+
     /// This provider's kind.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -124,10 +138,7 @@ pub async fn build(
     key: TokenKey,
     overrides: ModelOverrides,
 ) -> Result<Concierge, String> {
-    let prompts = match &settings.prompts_dir {
-        Some(folder) => prompts::Prompts::load(folder)?,
-        None => prompts::Prompts::built_in(),
-    };
+    let prompts = prompts::Prompts::configured(settings.prompts_dir.as_deref())?;
     let connect = |which: &'static str, provider: &ProviderSettings| {
         let provider = provider.clone();
         async move { provider.connect().await.map_err(|error| format!("concierge.{which}: {error}")) }

@@ -50,11 +50,12 @@ const RULES: &[Rule] = &[
     (&["points", "tier", "loyalty", "rewards"], |_| Intent::Investigate(Topic::Loyalty)),
     (&["in stock", "available", "availability", "stock"], |text| Intent::Availability(product_words(text))),
     (&["account", "notes", "tickets", "history of this customer"], |_| Intent::Investigate(Topic::AccountReview)),
+    (&["cancel", "cancellation"], |_| Intent::Help),
     (&["order", "status"], |_| Intent::Investigate(Topic::OrderStatus)),
     (&["looking for", "do you sell", "do you have", "show me", "recommend"], |text| {
         Intent::Products(product_words(text))
     }),
-    (&["policy", "how do i", "how long", "shipping cost", "can i", "payment", "declined", "cancel"], |_| Intent::Help),
+    (&["policy", "how do i", "how long", "shipping cost", "can i", "payment", "declined"], |_| Intent::Help),
     (&["hello", "hi", "hey", "good morning", "good evening"], |_| Intent::Greeting),
 ];
 
@@ -191,6 +192,9 @@ fn after_tool(tool: &str, result: &Value, intent: Option<Intent>) -> Reply {
         tracing::debug!(tool, error, "A tool refused.");
         if tool == VIEW_CART {
             return say("I can only see the cart of the storefront page you are chatting from.");
+        }
+        if error.contains("for staff only") {
+            return say(format!("Sorry, that is for our staff only. {SCOPE_NOTE}"));
         }
         return say("Sorry, I couldn't look that up just now. Would you like me to hand you over to a person?");
     }

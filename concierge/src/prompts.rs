@@ -31,6 +31,11 @@ impl Prompts {
         Prompts::from_texts(read(FILES[0]), read(FILES[1]), read(FILES[2]))
     }
 
+    /// The prompts in `folder`, or the built-in ones without one.
+    pub fn configured(folder: Option<&Path>) -> Result<Prompts, String> {
+        folder.map_or_else(|| Ok(Prompts::built_in()), Prompts::load)
+    }
+
     /// The prompts in `folder`, which must hold all three files.
     pub fn load(folder: &Path) -> Result<Prompts, String> {
         let read = |name: &str| {

@@ -239,11 +239,18 @@ impl Toolbox {
     }
 }
 
+/// Words that say nothing about which article is meant.
+const QUESTION_WORDS: &[&str] =
+    &["what", "when", "where", "which", "why", "how", "you", "your", "the", "can", "does", "are", "and", "for", "with"];
+
 /// The help articles and policies that best match `query`: keyword overlap with the title
 /// (counted twice) and the body.
 pub fn help(query: &str) -> Value {
-    let words: Vec<String> =
-        query.split(|c: char| !c.is_alphanumeric()).filter(|word| word.len() > 2).map(str::to_lowercase).collect();
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|word| word.len() > 2 && !QUESTION_WORDS.contains(&word.as_str()))
+        .collect();
     let mut scored: Vec<(usize, mcp_server::content::Article)> = mcp_server::content::articles()
         .into_iter()
         .map(|article| {

@@ -26,6 +26,7 @@ pub mod api;
 pub mod client;
 pub mod domain;
 pub mod store;
+pub mod test_cards;
 
 use std::sync::Arc;
 
