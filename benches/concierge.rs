@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use boutique::config::{Config, Deployment};
 use boutique::systems::{self, System};
 use business_services::platform::db::Db;
-use business_services::platform::testing::approved_card_number;
 use llm::scripted::{self, ScriptedModel};
 use llm::{ChatRequest, Message};
 use mcp_server::auth::unix_now;
@@ -90,36 +89,14 @@ impl Store {
         let running = systems::start(&config, System::ALL, &shutdown).await.expect("the store starts");
         let urls = running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
         let store = Store { urls, config, shutdown, running, _data: data };
-        store.place_order().await;
+        boutique::demo::place_order(store.url(System::Cart), store.url(System::Checkout), CUSTOMER, 1)
+            .await
+            .expect("an order");
         store
     }
 
     fn url(&self, system: System) -> &str {
         &self.urls[&system]
-    }
-
-    async fn place_order(&self) {
-        let http = reqwest::Client::new();
-        let cart = format!("bench-{}", uuid::Uuid::new_v4().simple());
-        let added = http
-            .post(format!("{}/v1/carts/{cart}/items", self.url(System::Cart)))
-            .json(&json!({"product_id": "organic-cotton-pocket-tee", "quantity": 1}))
-            .send()
-            .await
-            .expect("the cart answers");
-        assert!(added.status().is_success());
-        let placed = http
-            .post(format!("{}/v1/checkout", self.url(System::Checkout)))
-            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-            .json(&json!({
-                "cart_id": cart, "customer_id": CUSTOMER, "email": "bench@example.com", "currency": "USD",
-                "shipping_address": {"name": "Bench", "line1": "1 Main St", "city": "Springfield", "postal_code": "10001", "country": "US"},
-                "card": {"number": approved_card_number(), "exp_month": 12, "exp_year": 2035, "cvv": "123"},
-            }))
-            .send()
-            .await
-            .expect("checkout answers");
-        assert_eq!(placed.status().as_u16(), 201, "{}", placed.text().await.unwrap_or_default());
     }
 
     fn key(&self) -> TokenKey {

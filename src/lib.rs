@@ -4,5 +4,7 @@
 pub mod chat;
 pub mod config;
 pub mod dead_letters;
+pub mod demo;
+pub mod eval;
 pub mod mcp;
 pub mod systems;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use boutique::config::Config;
 use boutique::systems::{self, System, shown_path};
-use boutique::{chat, dead_letters, mcp};
+use boutique::{chat, dead_letters, eval, mcp};
 use clap::{Parser, Subcommand};
 use mcp_server::token::Role;
 use tokio_util::sync::CancellationToken;
@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         provider: Option<String>,
     },
+    /// Runs the agents' eval suites on a store of their own.
+    Eval {
+        #[command(subcommand)]
+        action: EvalAction,
+    },
     /// Creates or upgrades the stores of the named systems (all if none), then exits.
     Migrate {
         /// Systems to migrate: catalog, currency, cart.
@@ -94,6 +99,30 @@ enum DeadLetterAction {
         /// Only this message; all of the subscription's dead letters if absent.
         #[arg(long)]
         message_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalAction {
+    /// Runs suites (the built-in ones if none are named) and prints their scores.
+    Run {
+        /// Suite files, or folders of them.
+        suites: Vec<PathBuf>,
+        /// The Concierge's model: offline, or the configured vertex, openai or gguf.
+        #[arg(long)]
+        provider: Option<String>,
+        /// Trials per case; pass^k is reported for k up to this.
+        #[arg(long, default_value_t = 3)]
+        trials: usize,
+        /// Trials at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Also write the whole report, every trial's answers included, as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Exit non-zero when a suite's pass^k is below this, or anything leaked.
+        #[arg(long)]
+        fail_under: Option<f64>,
     },
 }
 
@@ -160,6 +189,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Chat { who, customer, cart, provider } => {
             chat::run(&config, chat::ChatOptions { who, customer, cart, provider }).await
+        }
+        Command::Eval { action: EvalAction::Run { suites, provider, trials, concurrency, json, fail_under } } => {
+            let options = eval::EvalOptions { suites, provider, trials, concurrency };
+            let report = eval::run(&config, &options).await?;
+            print!("{}", report.table());
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&report)?;
+                std::fs::write(&path, text)
+                    .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
+            }
+            if let Some(floor) = fail_under {
+                let short: Vec<&str> = report
+                    .suites
+                    .iter()
+                    .filter(|suite| suite.pass_hat_k() < floor || suite.leaks > 0)
+                    .map(|suite| suite.suite.as_str())
+                    .collect();
+                if !short.is_empty() {
+                    anyhow::bail!("below pass^{trials} {floor} or leaking: {}", short.join(", "));
+                }
+            }
+            Ok(())
         }
         Command::Migrate { systems } => {
             let systems = if systems.is_empty() { System::ALL.to_vec() } else { dedup(systems) };

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use boutique::config::{Config, Deployment};
 use boutique::systems::{self, System};
-use business_services::platform::testing::approved_card_number;
 use mcp_server::auth::unix_now;
 use mcp_server::settings::EmbedderSettings;
 use mcp_server::token::{Grant, Role};
@@ -87,29 +86,7 @@ impl Store {
 
     /// Places an order of two T-shirts for `customer`; returns its id.
     pub async fn place_order(&self, customer: &str) -> String {
-        let http = reqwest::Client::new();
-        let cart = format!("mcp-{}", uuid::Uuid::new_v4().simple());
-        let added = http
-            .post(format!("{}/v1/carts/{cart}/items", self.url(System::Cart)))
-            .json(&json!({"product_id": "organic-cotton-pocket-tee", "quantity": 2}))
-            .send()
-            .await
-            .unwrap();
-        assert!(added.status().is_success(), "{}", added.text().await.unwrap_or_default());
-        let placed = http
-            .post(format!("{}/v1/checkout", self.url(System::Checkout)))
-            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-            .json(&json!({
-                "cart_id": cart, "customer_id": customer, "email": format!("{customer}@example.com"), "currency": "USD",
-                "shipping_address": {"name": "Test", "line1": "1 Main St", "city": "Springfield", "postal_code": "10001", "country": "US"},
-                "card": {"number": approved_card_number(), "exp_month": 12, "exp_year": 2035, "cvv": "123"},
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(placed.status().as_u16(), 201, "{}", placed.text().await.unwrap_or_default());
-        let receipt: Value = placed.json().await.unwrap();
-        receipt["order_id"].as_str().unwrap().to_owned()
+        boutique::demo::place_order(self.url(System::Cart), self.url(System::Checkout), customer, 2).await.unwrap()
     }
 
     /// Moves `order`'s shipment on through each warehouse status up to `to` (one of `picked`,

@@ -1,0 +1,148 @@
+//! `boutique eval run`: starts the whole store in this process on embedded defaults in a fresh
+//! data folder (the configuration's model and prompts kept), places an order for each customer
+//! the suites ask about, then runs the suites against its Concierge.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use concierge::ProviderSettings;
+use evals::{RunOptions, RunReport, Suite, Target};
+use mcp_server::settings::EmbedderSettings;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Deployment};
+use crate::demo;
+use crate::systems::{self, System};
+
+/// What to run, and how.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Suite files or folders of them; the built-in suites when empty.
+    pub suites: Vec<PathBuf>,
+    /// The Concierge's model kind (`offline`, or the configured `vertex`, `openai`, `gguf`);
+    /// the configured one when absent.
+    pub provider: Option<String>,
+    /// Trials per case.
+    pub trials: usize,
+    /// Trials at once.
+    pub concurrency: usize,
+}
+
+/// The suites `paths` name (files, or folders of `.yaml` files); the built-in ones for none.
+pub fn load_suites(paths: &[PathBuf]) -> anyhow::Result<Vec<Suite>> {
+    if paths.is_empty() {
+        return evals::built_in().map_err(|why| anyhow::anyhow!(why));
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("could not list {}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|file| file.extension().is_some_and(|extension| extension == "yaml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.iter().map(|file| Suite::load(file).map_err(anyhow::Error::from)).collect()
+}
+
+/// The configuration of an eval store: `config`'s agents in `data_dir`, every system on a free
+/// port, no injected faults, keyword-only search, and rate limits out of the way of the trials.
+fn eval_config(config: &Config, data_dir: &Path, provider: Option<&str>) -> anyhow::Result<Config> {
+    let mut config = Config { data_dir: data_dir.to_path_buf(), ..config.clone() };
+    for system in System::ALL {
+        config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
+    }
+    config.faults.clear();
+    config.mcp.embedder = EmbedderSettings::None;
+    (config.mcp.calls_per_minute, config.mcp.burst) = (1_000_000, 1_000_000);
+    let limits = &mut config.concierge.limits;
+    (limits.messages_per_minute, limits.burst) = (1_000_000, 1_000_000);
+    if let Some(kind) = provider {
+        config.concierge.provider = ProviderSettings::select(kind, &config.concierge.provider)
+            .map_err(|why| anyhow::anyhow!("--provider: {why}"))?;
+    }
+    Ok(config)
+}
+
+/// Runs the suites of `options` on a store of their own.
+pub async fn run(config: &Config, options: &EvalOptions) -> anyhow::Result<RunReport> {
+    let suites = load_suites(&options.suites)?;
+    let cases: usize = suites.iter().map(|suite| suite.cases.len()).sum();
+    let data = tempfile::tempdir().context("could not create the eval store's folder")?;
+    let config = eval_config(config, data.path(), options.provider.as_deref())?;
+    let shutdown = CancellationToken::new();
+    let running = systems::start(&config, System::ALL, &shutdown).await?;
+    let urls: std::collections::BTreeMap<System, String> =
+        running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
+    let url = |system: System| urls[&system].clone();
+    eprintln!("boutique eval: {} suites, {cases} cases, {} trials each", suites.len(), options.trials);
+    let customers: BTreeSet<&str> =
+        suites.iter().flat_map(|suite| &suite.cases).map(|case| case.who.customer.as_str()).collect();
+    for customer in customers {
+        // A suspended customer's checkout is refused: their cases ask about no order.
+        match demo::place_order(&url(System::Cart), &url(System::Checkout), customer, 2).await {
+            Ok(order) => wait_until_fulfilled(&url(System::Oms), &url(System::Warehouse), &order).await?,
+            Err(error) => eprintln!("boutique eval: {customer} has no order ({error:#})"),
+        }
+    }
+    let prompts = concierge::prompts::Prompts::configured(config.concierge.prompts_dir.as_deref())
+        .map_err(|why| anyhow::anyhow!("concierge.prompts_dir: {why}"))?;
+    let target = Target {
+        concierge: url(System::Concierge),
+        mcp: format!("{}/mcp", url(System::Mcp)),
+        key: crate::mcp::token_key(&config)?,
+        prompts: vec![prompts.concierge, prompts.investigator],
+    };
+    let run_options = RunOptions { trials: options.trials.max(1), concurrency: options.concurrency.max(1) };
+    let report = evals::run(&target, &suites, run_options, &progress_bar).await;
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    shutdown.cancel();
+    running.finish().await?;
+    Ok(report?)
+}
+
+/// Waits until order management has `order` and it is held, or the warehouse ships it.
+async fn wait_until_fulfilled(oms: &str, warehouse: &str, order: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        let state = match http.get(format!("{oms}/v1/orders/{order}")).send().await {
+            Ok(response) if response.status().is_success() => {
+                response.json::<serde_json::Value>().await.unwrap_or_default()["state"].as_str().map(str::to_owned)
+            }
+            _ => None,
+        };
+        let shipments: serde_json::Value =
+            http.get(format!("{warehouse}/v1/shipments?order_id={order}")).send().await?.json().await?;
+        let shipped = shipments["items"].as_array().is_some_and(|items| !items.is_empty());
+        if state.as_deref() == Some("on_hold") || (state.is_some() && shipped) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("order {order} was not fulfilled within a minute")
+}
+
+/// Draws `done` of `total` trials as a bar on stderr: redrawn in place on a terminal, a line
+/// every tenth of the way in a log.
+fn progress_bar(done: usize, total: usize) {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let bar = format!("[{}{}] {done}/{total} trials", "#".repeat(filled), "-".repeat(WIDTH - filled));
+    let mut stderr = std::io::stderr();
+    if stderr.is_terminal() {
+        let _ = write!(stderr, "\r{bar}");
+    } else if done == total || (done * 10 / total.max(1)) != ((done - 1) * 10 / total.max(1)) {
+        let _ = writeln!(stderr, "{bar}");
+    }
+    let _ = stderr.flush();
+}
