@@ -7,10 +7,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use business_services::platform::db::Db;
 use concierge::{Event, ProviderSettings};
 use mcp_server::auth::unix_now;
-use mcp_server::token::{Grant, Role, TokenKey};
+use mcp_server::token::{Grant, Role};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -48,7 +47,12 @@ pub async fn run(config: &Config, options: ChatOptions) -> anyhow::Result<()> {
     let session = key.mint(&grant, concierge::session::AUDIENCE, unix_now()).map_err(|why| anyhow::anyhow!(why))?;
     let base = match &options.provider {
         None => url_of(config, System::Concierge),
-        Some(kind) => serve_here(config, kind, key).await?,
+        Some(kind) => {
+            let mut settings = config.concierge.clone();
+            settings.provider = ProviderSettings::select(kind, &settings.provider)
+                .map_err(|why| anyhow::anyhow!("--provider: {why}"))?;
+            systems::serve_concierge(config, &settings, Default::default(), "chat").await?
+        }
     };
     let client = Client { http: reqwest::Client::new(), base, session };
     let mut body = json!({ "cart_id": options.cart });
@@ -86,23 +90,6 @@ pub async fn run(config: &Config, options: ChatOptions) -> anyhow::Result<()> {
     }
     println!();
     Ok(())
-}
-
-/// Runs a Concierge answering with the configured model of `kind` on a free local port; returns
-/// its base URL.
-async fn serve_here(config: &Config, kind: &str, key: TokenKey) -> anyhow::Result<String> {
-    let mut settings = config.concierge.clone();
-    settings.provider =
-        ProviderSettings::select(kind, &settings.provider).map_err(|why| anyhow::anyhow!("--provider: {why}"))?;
-    let db = Db::open(&Db::sqlite_url(&config.data_dir, "chat"), "chat", &concierge::MIGRATOR).await?;
-    let peers = systems::concierge_peers(|system| url_of(config, system));
-    let agent = concierge::build(&settings, &db, &peers, key.clone(), Default::default())
-        .await
-        .map_err(|why| anyhow::anyhow!("configuration key `{why}`"))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(axum::serve(listener, concierge::router(agent, key)).into_future());
-    Ok(base)
 }
 
 /// The Concierge's HTTP API, as one signed-in session.

@@ -1,6 +1,7 @@
 //! `boutique eval run`: starts the whole store in this process on embedded defaults in a fresh
-//! data folder (the configuration's model and prompts kept), places an order for each customer
-//! the suites ask about, then runs the suites against its Concierge.
+//! data folder, places an order for each customer the suites ask about, then runs the suites
+//! against a Concierge of its own: the configuration's model and prompts, or models given in
+//! code (scripted ones, in tests).
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use concierge::ProviderSettings;
+use concierge::{ModelOverrides, ProviderSettings};
 use evals::{RunOptions, RunReport, Suite, Target};
 use mcp_server::settings::EmbedderSettings;
 use tokio_util::sync::CancellationToken;
@@ -72,17 +73,19 @@ fn eval_config(config: &Config, data_dir: &Path, provider: Option<&str>) -> anyh
     Ok(config)
 }
 
-/// Runs the suites of `options` on a store of their own.
-pub async fn run(config: &Config, options: &EvalOptions) -> anyhow::Result<RunReport> {
+/// Runs the suites of `options` on a store of their own, the Concierge answering with `models`
+/// where given.
+pub async fn run(config: &Config, options: &EvalOptions, models: ModelOverrides) -> anyhow::Result<RunReport> {
     let suites = load_suites(&options.suites)?;
     let cases: usize = suites.iter().map(|suite| suite.cases.len()).sum();
     let data = tempfile::tempdir().context("could not create the eval store's folder")?;
-    let config = eval_config(config, data.path(), options.provider.as_deref())?;
+    let mut config = eval_config(config, data.path(), options.provider.as_deref())?;
     let shutdown = CancellationToken::new();
     let running = systems::start(&config, System::ALL, &shutdown).await?;
-    let urls: std::collections::BTreeMap<System, String> =
-        running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
-    let url = |system: System| urls[&system].clone();
+    for (system, address) in &running.addresses {
+        config.systems.entry(system.name().into()).or_default().url = Some(format!("http://{address}"));
+    }
+    let url = |system: System| systems::url_of(&config, system);
     eprintln!("boutique eval: {} suites, {cases} cases, {} trials each", suites.len(), options.trials);
     let customers: BTreeSet<&str> =
         suites.iter().flat_map(|suite| &suite.cases).map(|case| case.who.customer.as_str()).collect();
@@ -95,8 +98,9 @@ pub async fn run(config: &Config, options: &EvalOptions) -> anyhow::Result<RunRe
     }
     let prompts = concierge::prompts::Prompts::configured(config.concierge.prompts_dir.as_deref())
         .map_err(|why| anyhow::anyhow!("concierge.prompts_dir: {why}"))?;
+    let concierge = systems::serve_concierge(&config, &config.concierge, models, "eval-concierge").await?;
     let target = Target {
-        concierge: url(System::Concierge),
+        concierge,
         mcp: format!("{}/mcp", url(System::Mcp)),
         key: crate::mcp::token_key(&config)?,
         prompts: vec![prompts.concierge, prompts.investigator],
@@ -109,6 +113,23 @@ pub async fn run(config: &Config, options: &EvalOptions) -> anyhow::Result<RunRe
     shutdown.cancel();
     running.finish().await?;
     Ok(report?)
+}
+
+/// The JSON report at `path`, as `--json` wrote it.
+pub fn read_report(path: &Path) -> anyhow::Result<RunReport> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an eval report (boutique eval run --json)", path.display()))
+}
+
+/// Prints how `current` compares with `baseline`; an error when something regressed.
+pub fn gate(baseline: &RunReport, current: &RunReport, tolerance: f64) -> anyhow::Result<()> {
+    let comparison = evals::compare::compare(baseline, current, tolerance);
+    print!("{}", comparison.lines());
+    if !comparison.regressions.is_empty() {
+        bail!("{} regression(s) against the baseline", comparison.regressions.len());
+    }
+    Ok(())
 }
 
 /// Waits until order management has `order` and it is held, or the warehouse ships it.

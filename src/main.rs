@@ -123,6 +123,19 @@ enum EvalAction {
         /// Exit non-zero when a suite's pass^k is below this, or anything leaked.
         #[arg(long)]
         fail_under: Option<f64>,
+        /// Compare with this earlier run's JSON report; exit non-zero on a regression.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
+    /// Compares a run's JSON report with a baseline's; exits non-zero on a regression.
+    Compare {
+        /// The baseline's JSON report.
+        baseline: PathBuf,
+        /// The run's JSON report.
+        current: PathBuf,
+        /// How far pass^k may fall before it counts.
+        #[arg(long, default_value_t = 0.0)]
+        tolerance: f64,
     },
 }
 
@@ -190,14 +203,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat { who, customer, cart, provider } => {
             chat::run(&config, chat::ChatOptions { who, customer, cart, provider }).await
         }
-        Command::Eval { action: EvalAction::Run { suites, provider, trials, concurrency, json, fail_under } } => {
+        Command::Eval { action: EvalAction::Compare { baseline, current, tolerance } } => {
+            let (baseline, current) = (eval::read_report(&baseline)?, eval::read_report(&current)?);
+            eval::gate(&baseline, &current, tolerance)
+        }
+        Command::Eval {
+            action: EvalAction::Run { suites, provider, trials, concurrency, json, fail_under, baseline },
+        } => {
             let options = eval::EvalOptions { suites, provider, trials, concurrency };
-            let report = eval::run(&config, &options).await?;
+            let report = eval::run(&config, &options, Default::default()).await?;
             print!("{}", report.table());
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&report)?;
                 std::fs::write(&path, text)
                     .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
+            }
+            if let Some(baseline) = baseline {
+                eval::gate(&eval::read_report(&baseline)?, &report, 0.0)?;
             }
             if let Some(floor) = fail_under {
                 let short: Vec<&str> = report

@@ -365,6 +365,27 @@ pub fn url_of(config: &Config, system: System) -> String {
     peer_url(config, &BTreeMap::new(), system)
 }
 
+/// A Concierge of its own, beside the systems at `config`'s URLs: built from `settings` with
+/// `models`, keeping its conversations in `<data_dir>/<store>.db`, serving on a free local port
+/// until the process ends. Returns its base URL. `boutique chat --provider` and the evals run one.
+pub async fn serve_concierge(
+    config: &Config,
+    settings: &concierge::ConciergeSettings,
+    models: concierge::ModelOverrides,
+    store: &str,
+) -> anyhow::Result<String> {
+    let key = crate::mcp::token_key(config)?;
+    let db = Db::open(&Db::sqlite_url(&config.data_dir, store), store, &concierge::MIGRATOR).await?;
+    let peers = concierge_peers(|system| url_of(config, system));
+    let agent = concierge::build(settings, &db, &peers, key.clone(), models)
+        .await
+        .map_err(|why| anyhow::anyhow!("configuration key `{why}`"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(axum::serve(listener, concierge::router(agent, key)).into_future());
+    Ok(base)
+}
+
 /// The Concierge's peers, each where `url_of` says.
 pub fn concierge_peers(url_of: impl Fn(System) -> String) -> concierge::Peers {
     concierge::Peers {

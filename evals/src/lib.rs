@@ -8,6 +8,7 @@
 
 pub mod case;
 pub mod check;
+pub mod compare;
 pub mod report;
 pub mod run;
 
