@@ -120,6 +120,12 @@ enum EvalAction {
         /// Also write the whole report, every trial's answers included, as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also write it as JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Also write it as an HTML page with charts here.
+        #[arg(long)]
+        html: Option<PathBuf>,
         /// Exit non-zero when a suite's pass^k is below this, or anything leaked.
         #[arg(long)]
         fail_under: Option<f64>,
@@ -208,13 +214,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eval::gate(&baseline, &current, tolerance)
         }
         Command::Eval {
-            action: EvalAction::Run { suites, provider, trials, concurrency, json, fail_under, baseline },
+            action: EvalAction::Run { suites, provider, trials, concurrency, json, junit, html, fail_under, baseline },
         } => {
             let options = eval::EvalOptions { suites, provider, trials, concurrency };
             let report = eval::run(&config, &options, Default::default()).await?;
             print!("{}", report.table());
-            if let Some(path) = json {
-                let text = serde_json::to_string_pretty(&report)?;
+            let outputs = [
+                (json, serde_json::to_string_pretty(&report)?),
+                (junit, evals::junit::junit(&report)),
+                (html, evals::html::html(&report)),
+            ];
+            for (path, text) in outputs.into_iter().filter_map(|(path, text)| path.map(|path| (path, text))) {
                 std::fs::write(&path, text)
                     .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
             }

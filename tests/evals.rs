@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
 
 use boutique::config::Config;
@@ -38,6 +39,47 @@ async fn the_offline_concierge_passes_every_suite_three_times_out_of_three() {
             assert_eq!(suite.attack_success_rate, Some(0.0));
         }
     }
+    let junit = evals::junit::junit(&report);
+    assert!(junit.contains("<testsuites name=\"boutique-evals\" tests=\"104\" failures=\"0\""), "{junit}");
+    renders_in_a_browser(&evals::html::html(&report), report.suites.len());
+}
+
+/// The folder of playwright-core that `scripts/browser` installs, or why there is none.
+fn browser_modules() -> Result<String, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/browser");
+    let output = Command::new(script).output().map_err(|error| error.to_string())?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Opens the HTML report in headless Chromium: it renders its table and both charts without an
+/// error, and a screenshot of it is taken.
+fn renders_in_a_browser(html: &str, suites: usize) {
+    let modules = match browser_modules() {
+        Ok(modules) => modules,
+        Err(why) => return eprintln!("skipped the browser check: scripts/browser failed: {why}"),
+    };
+    let folder = tempfile::tempdir().unwrap();
+    let (page, screenshot) = (folder.path().join("report.html"), folder.path().join("report.png"));
+    std::fs::write(&page, html).unwrap();
+    let renderer = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("evals/tests/browser/render.cjs");
+    let output = Command::new("node")
+        .arg(renderer)
+        .arg(&page)
+        .arg(&screenshot)
+        .env("BROWSER_MODULES", modules)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let rendered: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(rendered["title"].as_str().unwrap().starts_with("Eval report"), "{rendered}");
+    assert_eq!(rendered["rows"], suites, "a table row per suite: {rendered}");
+    assert_eq!(rendered["bars"], 4 * suites, "two score bars and two time bars per suite: {rendered}");
+    assert_eq!(rendered["errors"], serde_json::json!([]), "{rendered}");
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {} bytes", png.len());
 }
 
 /// What a worsened prompt tells the model.

@@ -3,12 +3,16 @@
 //! trajectories) and AgentDojo (attack success under prompt injection).
 //!
 //! A suite is a YAML file of cases ([`case`]); [`run::run`] converses with a Concierge over its
-//! HTTP API, checks each trial ([`check`]) and scores the run ([`report`]). The built-in suites
-//! are in `evals/suites/`; `boutique eval run` starts the store and runs them.
+//! HTTP API, checks each trial ([`check`]) and scores the run ([`report`]), shown as a table,
+//! JSON, JUnit XML ([`junit`]) or an HTML page ([`html`]), and compared with a baseline
+//! ([`compare`]). The built-in suites are in `evals/suites/`; `boutique eval run` starts the
+//! store and runs them.
 
 pub mod case;
 pub mod check;
 pub mod compare;
+pub mod html;
+pub mod junit;
 pub mod report;
 pub mod run;
 
