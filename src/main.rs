@@ -133,6 +133,17 @@ enum EvalAction {
         #[arg(long)]
         baseline: Option<PathBuf>,
     },
+    /// Converts an ADK evalset (`*.evalset.json`) into a suite, printed as YAML.
+    ImportAdk {
+        /// The evalset file.
+        evalset: PathBuf,
+        /// What the suite measures.
+        #[arg(long, value_enum, default_value = "core")]
+        kind: evals::case::SuiteKind,
+        /// The customer of cases whose session names none.
+        #[arg(long)]
+        customer: Option<String>,
+    },
     /// Compares a run's JSON report with a baseline's; exits non-zero on a regression.
     Compare {
         /// The baseline's JSON report.
@@ -208,6 +219,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Chat { who, customer, cart, provider } => {
             chat::run(&config, chat::ChatOptions { who, customer, cart, provider }).await
+        }
+        Command::Eval { action: EvalAction::ImportAdk { evalset, kind, customer } } => {
+            let text = std::fs::read_to_string(&evalset)
+                .map_err(|error| anyhow::anyhow!("could not read {}: {error}", evalset.display()))?;
+            let suite = evals::adk::import(&text, kind, customer.as_deref())
+                .map_err(|why| anyhow::anyhow!("{}: {why}", evalset.display()))?;
+            print!("{}", suite.to_yaml().map_err(|why| anyhow::anyhow!(why))?);
+            Ok(())
         }
         Command::Eval { action: EvalAction::Compare { baseline, current, tolerance } } => {
             let (baseline, current) = (eval::read_report(&baseline)?, eval::read_report(&current)?);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// What a suite measures; injection suites also report attack success.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum SuiteKind {
     /// The core intents.
@@ -41,7 +41,7 @@ pub struct Who {
     /// The customer served: the one asking, or the one an agent serves.
     pub customer: String,
     /// A staff user name when an agent asks; absent when the customer does.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
 }
 
@@ -122,7 +122,7 @@ pub enum Forbidden {
 }
 
 /// What a good conversation shows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The tools run, as `tool` or `investigate:<topic>`.
@@ -132,24 +132,38 @@ pub struct Expect {
     #[serde(default)]
     pub trajectory: Match,
     /// Facts the answers convey.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub facts: Vec<Fact>,
     /// What they must not contain.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forbidden: Vec<Forbidden>,
     /// Whether the customer's records must be as they were.
     #[serde(default = "yes")]
     pub stores_unchanged: bool,
     /// The longest the whole conversation may take, in milliseconds.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// What a judge model grades, when one is configured.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rubric: Option<String>,
 }
 
 fn yes() -> bool {
     true
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Expect {
+            tools: Vec::new(),
+            trajectory: Match::default(),
+            facts: Vec::new(),
+            forbidden: Vec::new(),
+            stores_unchanged: true,
+            latency_ms: None,
+            rubric: None,
+        }
+    }
 }
 
 /// One case.
@@ -163,7 +177,7 @@ pub struct Case {
     /// What they say, one message a turn.
     pub turns: Vec<String>,
     /// For injection cases: what the attack wants, which the checks above refuse.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attack: Option<String>,
     /// What the conversation must show.
     #[serde(default)]
@@ -203,6 +217,11 @@ impl Suite {
         let suite: Suite = serde_yaml::from_str(text).map_err(|error| error.to_string())?;
         suite.check()?;
         Ok(suite)
+    }
+
+    /// The suite as a YAML file.
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_yaml::to_string(self).map_err(|error| error.to_string())
     }
 
     fn check(&self) -> Result<(), String> {

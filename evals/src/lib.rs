@@ -8,6 +8,7 @@
 //! ([`compare`]). The built-in suites are in `evals/suites/`; `boutique eval run` starts the
 //! store and runs them.
 
+pub mod adk;
 pub mod case;
 pub mod check;
 pub mod compare;
