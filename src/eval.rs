@@ -6,11 +6,12 @@
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use concierge::{ModelOverrides, ProviderSettings};
-use evals::{RunOptions, RunReport, Suite, Target};
+use evals::{EvalModels, RunOptions, RunReport, Suite, Target};
 use mcp_server::settings::EmbedderSettings;
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +31,30 @@ pub struct EvalOptions {
     pub trials: usize,
     /// Trials at once.
     pub concurrency: usize,
+    /// The model kind playing simulated users (`vertex`, `openai`, `gguf`, as configured in
+    /// `concierge.provider`); without one they say only their starting prompt.
+    pub user_provider: Option<String>,
+    /// The model kind judging rubrics; without one rubrics go unjudged.
+    pub judge_provider: Option<String>,
+}
+
+/// Models given in code rather than by kind: scripted ones, in tests.
+#[derive(Clone, Default)]
+pub struct Models {
+    /// The Concierge's (and the Investigator's).
+    pub concierge: ModelOverrides,
+    /// The simulated users' and the judge's.
+    pub eval: EvalModels,
+}
+
+/// The general-purpose model of `kind`, as configured.
+async fn connect(config: &Config, kind: &str, role: &str) -> anyhow::Result<Arc<dyn llm::ChatModel>> {
+    let settings = ProviderSettings::select(kind, &config.concierge.provider)
+        .map_err(|why| anyhow::anyhow!("--{role}-provider: {why}"))?;
+    settings
+        .connect()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("--{role}-provider: the offline model cannot {role}; name a model provider"))
 }
 
 /// The suites `paths` name (files, or folders of `.yaml` files); the built-in ones for none.
@@ -73,9 +98,15 @@ fn eval_config(config: &Config, data_dir: &Path, provider: Option<&str>) -> anyh
     Ok(config)
 }
 
-/// Runs the suites of `options` on a store of their own, the Concierge answering with `models`
-/// where given.
-pub async fn run(config: &Config, options: &EvalOptions, models: ModelOverrides) -> anyhow::Result<RunReport> {
+/// Runs the suites of `options` on a store of their own, with `models` where given.
+pub async fn run(config: &Config, options: &EvalOptions, models: Models) -> anyhow::Result<RunReport> {
+    let mut eval_models = models.eval;
+    if let (None, Some(kind)) = (&eval_models.user, &options.user_provider) {
+        eval_models.user = Some(connect(config, kind, "user").await?);
+    }
+    if let (None, Some(kind)) = (&eval_models.judge, &options.judge_provider) {
+        eval_models.judge = Some(connect(config, kind, "judge").await?);
+    }
     let suites = load_suites(&options.suites)?;
     let cases: usize = suites.iter().map(|suite| suite.cases.len()).sum();
     let data = tempfile::tempdir().context("could not create the eval store's folder")?;
@@ -98,7 +129,7 @@ pub async fn run(config: &Config, options: &EvalOptions, models: ModelOverrides)
     }
     let prompts = concierge::prompts::Prompts::configured(config.concierge.prompts_dir.as_deref())
         .map_err(|why| anyhow::anyhow!("concierge.prompts_dir: {why}"))?;
-    let concierge = systems::serve_concierge(&config, &config.concierge, models, "eval-concierge").await?;
+    let concierge = systems::serve_concierge(&config, &config.concierge, models.concierge, "eval-concierge").await?;
     let target = Target {
         concierge,
         mcp: format!("{}/mcp", url(System::Mcp)),
@@ -106,7 +137,7 @@ pub async fn run(config: &Config, options: &EvalOptions, models: ModelOverrides)
         prompts: vec![prompts.concierge, prompts.investigator],
     };
     let run_options = RunOptions { trials: options.trials.max(1), concurrency: options.concurrency.max(1) };
-    let report = evals::run(&target, &suites, run_options, &progress_bar).await;
+    let report = evals::run(&target, &suites, run_options, &eval_models, &progress_bar).await;
     if std::io::stderr().is_terminal() {
         eprintln!();
     }

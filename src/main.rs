@@ -117,6 +117,12 @@ enum EvalAction {
         /// Trials at once.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// The model playing simulated users: the configured vertex, openai or gguf.
+        #[arg(long)]
+        user_provider: Option<String>,
+        /// The model judging rubrics: the configured vertex, openai or gguf.
+        #[arg(long)]
+        judge_provider: Option<String>,
         /// Also write the whole report, every trial's answers included, as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -233,9 +239,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eval::gate(&baseline, &current, tolerance)
         }
         Command::Eval {
-            action: EvalAction::Run { suites, provider, trials, concurrency, json, junit, html, fail_under, baseline },
+            action:
+                EvalAction::Run {
+                    suites,
+                    provider,
+                    trials,
+                    concurrency,
+                    user_provider,
+                    judge_provider,
+                    json,
+                    junit,
+                    html,
+                    fail_under,
+                    baseline,
+                },
         } => {
-            let options = eval::EvalOptions { suites, provider, trials, concurrency };
+            let options = eval::EvalOptions { suites, provider, trials, concurrency, user_provider, judge_provider };
             let report = eval::run(&config, &options, Default::default()).await?;
             print!("{}", report.table());
             let outputs = [

@@ -1,6 +1,7 @@
 //! The CI gate of the agents: the built-in eval suites, run as `boutique eval run` runs them,
 //! with the offline model, three trials a case. It must pass every trial (pass^3 = 1.0) and
-//! leak nothing; no attack may succeed. And `compare` catches a worse prompt.
+//! leak nothing; no attack may succeed. And `compare` catches a worse prompt, simulated users
+//! converse, a judge grades rubrics.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -8,19 +9,32 @@ use std::process::Command;
 use std::sync::Arc;
 
 use boutique::config::Config;
-use boutique::eval::{self, EvalOptions};
+use boutique::eval::{self, EvalOptions, Models};
 use concierge::ModelOverrides;
 use concierge::offline::OfflineModel;
 use concierge::prompts::Prompts;
 use evals::case::SuiteKind;
 use futures_util::stream::BoxStream;
+use llm::scripted::{self, ScriptedModel};
 use llm::{ChatModel, ChatRequest, Chunk, ModelError};
+
+/// One trial of each case of `suites` (the built-in ones when empty), offline, 4 at once.
+fn options(suites: Vec<PathBuf>) -> EvalOptions {
+    EvalOptions {
+        suites,
+        provider: Some("offline".into()),
+        trials: 1,
+        concurrency: 4,
+        user_provider: None,
+        judge_provider: None,
+    }
+}
 
 #[tokio::test]
 async fn the_offline_concierge_passes_every_suite_three_times_out_of_three() {
     let folder = tempfile::tempdir().unwrap();
     let config = Config { data_dir: folder.path().to_path_buf(), ..Config::default() };
-    let options = EvalOptions { suites: Vec::new(), provider: Some("offline".into()), trials: 3, concurrency: 4 };
+    let options = EvalOptions { trials: 3, ..options(Vec::new()) };
     let report = eval::run(&config, &options, Default::default()).await.unwrap();
     println!("{}", report.table());
     assert_eq!(report.provider, "offline:rules-1");
@@ -111,8 +125,11 @@ async fn compare_flags_a_deliberately_worsened_prompt() {
     std::fs::write(prompts.path().join("investigator.md"), &built_in.investigator).unwrap();
     std::fs::write(prompts.path().join("policy.md"), &built_in.policy).unwrap();
     let core = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("evals/suites/core-intents.yaml");
-    let options = EvalOptions { suites: vec![core], provider: None, trials: 1, concurrency: 4 };
-    let models = || ModelOverrides { concierge: Some(Arc::new(PromptFollower)), investigator: None };
+    let options = options(vec![core]);
+    let models = || Models {
+        concierge: ModelOverrides { concierge: Some(Arc::new(PromptFollower)), investigator: None },
+        ..Models::default()
+    };
 
     let baseline = eval::run(&Config::default(), &options, models()).await.unwrap();
     let mut worse = Config::default();
@@ -126,4 +143,52 @@ async fn compare_flags_a_deliberately_worsened_prompt() {
     assert!(comparison.regressions.iter().any(|r| r.starts_with("core-intents/order-status-1: now fails")));
     assert!(eval::gate(&baseline, &current, 0.0).is_err());
     assert!(eval::gate(&baseline, &baseline, 0.0).is_ok());
+}
+
+const SIMULATED: &str = r#"
+suite: simulated
+kind: core
+cases:
+  - id: points-by-a-simulated-user
+    who: { customer: cus-1001 }
+    user: { starting_prompt: "Hello!", instructions: "Find out how many loyalty points you have.", max_turns: 3 }
+    expect:
+      tools: [investigate:loyalty]
+      facts: [{ number: { value: "{points}" } }]
+      rubric: "The assistant states the customer's points."
+  - id: a-rubric-the-judge-fails
+    who: { customer: cus-1002 }
+    turns: ["How many points do I have?"]
+    expect:
+      tools: [investigate:loyalty]
+      rubric: "The assistant answers in French."
+"#;
+
+#[tokio::test]
+async fn simulated_users_converse_and_a_judge_grades_rubrics() {
+    let folder = tempfile::tempdir().unwrap();
+    let suite = folder.path().join("simulated.yaml");
+    std::fs::write(&suite, SIMULATED).unwrap();
+    let user = ScriptedModel::new("user", |request: &ChatRequest| match request.messages.len() {
+        2 => scripted::text("How many points do I have?"),
+        _ => scripted::text(evals::models::DONE),
+    });
+    let judge = ScriptedModel::new("judge", |request: &ChatRequest| {
+        let asked = serde_json::to_string(&request.messages).unwrap();
+        let pass = asked.contains("points") && !asked.contains("French");
+        scripted::text(&format!("{{\"pass\": {pass}, \"reason\": \"graded\"}}"))
+    });
+    let models = Models {
+        eval: evals::EvalModels { user: Some(Arc::new(user.clone())), judge: Some(Arc::new(judge)) },
+        ..Models::default()
+    };
+    let report = eval::run(&Config::default(), &options(vec![suite]), models).await.unwrap();
+    let cases = &report.suites[0].cases;
+    let simulated = &cases[0].trials[0];
+    assert_eq!(simulated.said, ["Hello!", "How many points do I have?"], "{}", report.table());
+    assert!(simulated.passed && simulated.judged == Some(true), "{simulated:?}");
+    assert_eq!(user.requests().len(), 2, "asked for a message after each answer, until done");
+    let judged = &cases[1].trials[0];
+    assert_eq!(judged.judged, Some(false));
+    assert!(!judged.passed && judged.failures.contains(&"the judge: graded".to_owned()), "{judged:?}");
 }

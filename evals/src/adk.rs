@@ -113,6 +113,7 @@ pub fn import(json: &str, kind: SuiteKind, customer: Option<&str>) -> Result<Sui
                 id: eval.eval_id.clone(),
                 who: Who { customer, agent: None },
                 turns: eval.conversation.iter().map(|invocation| invocation.user_content.text()).collect(),
+                user: None,
                 attack: None,
                 expect: Expect { tools, trajectory: Match::Exact, rubric, ..Expect::default() },
             })

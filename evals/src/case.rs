@@ -175,13 +175,34 @@ pub struct Case {
     /// Who asks.
     pub who: Who,
     /// What they say, one message a turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub turns: Vec<String>,
+    /// A simulated user instead of (or after) the scripted turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<SimulatedUser>,
     /// For injection cases: what the attack wants, which the checks above refuse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attack: Option<String>,
     /// What the conversation must show.
     #[serde(default)]
     pub expect: Expect,
+}
+
+/// A user played by a model (the run's user provider), as ADK's conversation scenarios are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedUser {
+    /// Their first message, said as written.
+    pub starting_prompt: String,
+    /// What they want and how they behave, for the model playing them.
+    pub instructions: String,
+    /// The most messages they send, the first included.
+    #[serde(default = "default_user_turns")]
+    pub max_turns: usize,
+}
+
+fn default_user_turns() -> usize {
+    4
 }
 
 /// Why a suite could not be read.
@@ -230,8 +251,8 @@ impl Suite {
             if !ids.insert(case.id.as_str()) {
                 return Err(format!("case id `{}` is used twice", case.id));
             }
-            if case.turns.is_empty() {
-                return Err(format!("case `{}` has no turns", case.id));
+            if case.turns.is_empty() && case.user.is_none() {
+                return Err(format!("case `{}` has neither turns nor a simulated user", case.id));
             }
             let facts = case.expect.facts.iter().filter_map(|fact| match fact {
                 Fact::Pattern { pattern } => Some(pattern),
@@ -268,5 +289,7 @@ mod tests {
         assert!(Suite::parse(twice).unwrap_err().contains("used twice"));
         let unknown = "suite: d\nkind: core\ncases:\n  - { id: a, who: { customer: c }, turns: [x], expected: {} }\n";
         assert!(Suite::parse(unknown).unwrap_err().contains("unknown field `expected`"));
+        let simulated = "suite: d\nkind: core\ncases:\n  - id: a\n    who: { customer: c }\n    user: { starting_prompt: hi, instructions: ask about points }\n";
+        assert_eq!(Suite::parse(simulated).unwrap().cases[0].user.as_ref().map(|user| user.max_turns), Some(4));
     }
 }

@@ -14,10 +14,12 @@ pub mod check;
 pub mod compare;
 pub mod html;
 pub mod junit;
+pub mod models;
 pub mod report;
 pub mod run;
 
 pub use case::{Suite, SuiteError};
+pub use models::EvalModels;
 pub use report::RunReport;
 pub use run::{RunOptions, Target, run};
 

@@ -29,8 +29,14 @@ pub struct TrialOutcome {
     pub failures: Vec<String>,
     /// The tools run.
     pub tools: Vec<String>,
+    /// What the user said, turn by turn (simulated users' messages included).
+    #[serde(default)]
+    pub said: Vec<String>,
     /// The answers, turn by turn.
     pub answers: Vec<String>,
+    /// The judge's verdict on the rubric, when there were both.
+    #[serde(default)]
+    pub judged: Option<bool>,
     /// The model that answered.
     pub provider: String,
     /// The hash of the prompts it ran under.

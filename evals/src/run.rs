@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::case::{Case, Forbidden, Leak, Suite};
 use crate::check::{self, LeakContext, Variables};
+use crate::models::{self, EvalModels};
 use crate::report::{RunReport, TrialOutcome};
 
 /// The Concierge under test, and how to reach the data behind it.
@@ -59,11 +60,13 @@ struct Truth {
     fraud_reasons: Vec<String>,
 }
 
-/// Runs `suites`, calling `progress(done, total)` after each trial.
+/// Runs `suites`, with `models` playing simulated users and judging rubrics where given,
+/// calling `progress(done, total)` after each trial.
 pub async fn run(
     target: &Target,
     suites: &[Suite],
     options: RunOptions,
+    models: &EvalModels,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<RunReport, EvalError> {
     let mut truths = BTreeMap::new();
@@ -87,7 +90,7 @@ pub async fn run(
             let context = leak_context(case, &truths, &prompt_lines);
             let variables = truths.get(&case.who.customer).map(|truth| truth.variables.clone()).unwrap_or_default();
             let http = http.clone();
-            async move { ((s, c), trial(target, &http, case, &variables, &context).await) }
+            async move { ((s, c), trial(target, &http, models, case, &variables, &context).await) }
         })
         .buffer_unordered(options.concurrency.max(1));
     let mut outcomes: BTreeMap<(usize, usize), Vec<TrialOutcome>> = BTreeMap::new();
@@ -192,6 +195,7 @@ async fn snapshot(target: &Target, customer: &str) -> Result<Value, String> {
 async fn trial(
     target: &Target,
     http: &reqwest::Client,
+    models: &EvalModels,
     case: &Case,
     variables: &Variables,
     context: &LeakContext,
@@ -200,7 +204,7 @@ async fn trial(
     let customer = &case.who.customer;
     let before = if expect.stores_unchanged { Some(snapshot(target, customer).await) } else { None };
     let started = Instant::now();
-    let conversation = converse(target, http, case, variables).await;
+    let conversation = converse(target, http, models, case, variables).await;
     let latency = started.elapsed();
     let mut outcome = TrialOutcome { latency_ms: latency.as_millis() as u64, ..TrialOutcome::default() };
     let conversation = match conversation {
@@ -214,6 +218,18 @@ async fn trial(
     outcome.provider = conversation.provider;
     outcome.prompts_hash = conversation.prompts_hash;
     let whole = conversation.answers.join("\n");
+    if let (Some(rubric), Some(judge)) = (&expect.rubric, &models.judge) {
+        match models::judge(judge.as_ref(), rubric, &conversation.said, &conversation.answers).await {
+            Ok(verdict) => {
+                outcome.judged = Some(verdict.pass);
+                if !verdict.pass {
+                    outcome.failures.push(format!("the judge: {}", verdict.reason));
+                }
+            }
+            Err(error) => outcome.failures.push(format!("the judge failed: {error}")),
+        }
+    }
+    outcome.said = conversation.said;
     outcome.answers = conversation.answers;
     outcome.trajectory_ok = check::trajectory_matches(&expect.tools, &outcome.tools, expect.trajectory);
     if !outcome.trajectory_ok {
@@ -264,6 +280,8 @@ async fn trial(
 
 /// What a conversation said and did.
 struct Conversation {
+    /// The user's messages.
+    said: Vec<String>,
     answers: Vec<String>,
     /// The tools run, `investigate:<topic>` for delegations.
     tools: Vec<String>,
@@ -275,6 +293,7 @@ struct Conversation {
 async fn converse(
     target: &Target,
     http: &reqwest::Client,
+    models: &EvalModels,
     case: &Case,
     variables: &Variables,
 ) -> Result<Conversation, String> {
@@ -303,28 +322,53 @@ async fn converse(
         target.key.mint(&grant, concierge::session::AUDIENCE, unix_now()).map_err(|error| error.to_string())?;
     let opened = post(http, &format!("{}/v1/conversations", target.concierge), &session, &body).await?;
     let id = opened["conversation_id"].as_str().ok_or("no conversation id")?.to_owned();
-    let (mut answers, mut tools) = (Vec::new(), Vec::new());
+    let url = format!("{}/v1/conversations/{id}/messages", target.concierge);
+    let (mut said, mut answers, mut tools) = (Vec::new(), Vec::new(), Vec::new());
     for turn in &case.turns {
-        let url = format!("{}/v1/conversations/{id}/messages", target.concierge);
         let text = check::substitute(turn, variables)?;
-        let answer = post(http, &url, &session, &json!({ "text": text })).await?;
-        for event in answer["events"].as_array().into_iter().flatten() {
-            match event["type"].as_str() {
-                Some("tool") => {
-                    let name = event["name"].as_str().unwrap_or_default();
-                    tools.push(match event["arguments"]["topic"].as_str() {
-                        Some(topic) => format!("{name}:{topic}"),
-                        None => name.to_owned(),
-                    });
-                }
-                Some("error") => return Err(format!("the turn failed: {}", event["message"])),
-                _ => {}
+        answers.push(say(http, &url, &session, &text, &mut tools).await?);
+        said.push(text);
+    }
+    if let Some(user) = &case.user {
+        let mut exchanges: Vec<(String, String)> = said.iter().cloned().zip(answers.iter().cloned()).collect();
+        let mut next = Some(check::substitute(&user.starting_prompt, variables)?);
+        while let Some(text) = next.take() {
+            let answer = say(http, &url, &session, &text, &mut tools).await?;
+            exchanges.push((text.clone(), answer.clone()));
+            said.push(text);
+            answers.push(answer);
+            if let Some(model) = models.user.as_ref().filter(|_| exchanges.len() - case.turns.len() < user.max_turns) {
+                next = models::next_user_message(model.as_ref(), user, &exchanges).await?;
             }
         }
-        answers.push(answer["reply"].as_str().unwrap_or_default().to_owned());
     }
     let text = |key: &str| opened[key].as_str().unwrap_or_default().to_owned();
-    Ok(Conversation { answers, tools, provider: text("provider"), prompts_hash: text("prompts_hash") })
+    Ok(Conversation { said, answers, tools, provider: text("provider"), prompts_hash: text("prompts_hash") })
+}
+
+/// Sends `text` in the conversation at `url`; its answer, with the tools it ran added to `tools`.
+async fn say(
+    http: &reqwest::Client,
+    url: &str,
+    session: &str,
+    text: &str,
+    tools: &mut Vec<String>,
+) -> Result<String, String> {
+    let answer = post(http, url, session, &json!({ "text": text })).await?;
+    for event in answer["events"].as_array().into_iter().flatten() {
+        match event["type"].as_str() {
+            Some("tool") => {
+                let name = event["name"].as_str().unwrap_or_default();
+                tools.push(match event["arguments"]["topic"].as_str() {
+                    Some(topic) => format!("{name}:{topic}"),
+                    None => name.to_owned(),
+                });
+            }
+            Some("error") => return Err(format!("the turn failed: {}", event["message"])),
+            _ => {}
+        }
+    }
+    Ok(answer["reply"].as_str().unwrap_or_default().to_owned())
 }
 
 async fn post(http: &reqwest::Client, url: &str, session: &str, body: &Value) -> Result<Value, String> {
