@@ -82,9 +82,8 @@ mod tests {
         let cases = passed
             .iter()
             .enumerate()
-            .map(|(i, passed)| CaseReport {
-                id: format!("case-{i}"),
-                trials: vec![TrialOutcome { passed: *passed, ..TrialOutcome::default() }],
+            .map(|(i, passed)| {
+                CaseReport::new(&format!("case-{i}"), vec![TrialOutcome { passed: *passed, ..TrialOutcome::default() }])
             })
             .collect::<Vec<_>>();
         let share = passed.iter().filter(|p| **p).count() as f64 / passed.len() as f64;

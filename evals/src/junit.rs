@@ -96,10 +96,7 @@ mod tests {
             leaks: 0,
             attack_success_rate: None,
             latency_ms: (0, 0),
-            cases: vec![
-                CaseReport { id: "good".into(), trials: vec![trial(true)] },
-                CaseReport { id: "bad".into(), trials: vec![trial(false)] },
-            ],
+            cases: vec![CaseReport::new("good", vec![trial(true)]), CaseReport::new("bad", vec![trial(false)])],
         };
         let xml = junit(&RunReport { provider: "p".into(), prompts_hash: "h".into(), trials: 1, suites: vec![suite] });
         assert!(xml.contains("<testsuites name=\"boutique-evals\" tests=\"2\" failures=\"1\""), "{xml}");

@@ -48,11 +48,21 @@ pub struct TrialOutcome {
 pub struct CaseReport {
     /// The case id.
     pub id: String,
+    /// `pass_hat[k - 1]` is the case's pass^k.
+    #[serde(default)]
+    pub pass_hat: Vec<f64>,
     /// Its trials.
     pub trials: Vec<TrialOutcome>,
 }
 
 impl CaseReport {
+    /// The case's report from its `trials`.
+    pub fn new(id: &str, trials: Vec<TrialOutcome>) -> CaseReport {
+        let successes = trials.iter().filter(|trial| trial.passed).count();
+        let pass_hat = (1..=trials.len()).map(|k| pass_hat(successes, trials.len(), k)).collect();
+        CaseReport { id: id.to_owned(), pass_hat, trials }
+    }
+
     /// Trials that passed.
     pub fn successes(&self) -> usize {
         self.trials.iter().filter(|trial| trial.passed).count()
@@ -168,10 +178,7 @@ impl RunReport {
                     .cases
                     .iter()
                     .enumerate()
-                    .map(|(c, case)| CaseReport {
-                        id: case.id.clone(),
-                        trials: outcomes.remove(&(s, c)).unwrap_or_default(),
-                    })
+                    .map(|(c, case)| CaseReport::new(&case.id, outcomes.remove(&(s, c)).unwrap_or_default()))
                     .collect();
                 SuiteReport::new(suite, cases, trials)
             })
