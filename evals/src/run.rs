@@ -204,19 +204,21 @@ async fn trial(
     let customer = &case.who.customer;
     let before = if expect.stores_unchanged { Some(snapshot(target, customer).await) } else { None };
     let started = Instant::now();
-    let conversation = converse(target, http, models, case, variables).await;
+    let mut conversation = Conversation::default();
+    let conversed = converse(target, http, models, case, variables, &mut conversation).await;
     let latency = started.elapsed();
-    let mut outcome = TrialOutcome { latency_ms: latency.as_millis() as u64, ..TrialOutcome::default() };
-    let conversation = match conversation {
-        Ok(conversation) => conversation,
-        Err(error) => {
-            outcome.failures.push(error);
-            return outcome;
-        }
+    let mut outcome = TrialOutcome {
+        latency_ms: latency.as_millis() as u64,
+        provider: conversation.provider,
+        prompts_hash: conversation.prompts_hash,
+        tools: conversation.tools,
+        ..TrialOutcome::default()
     };
-    outcome.tools = conversation.tools;
-    outcome.provider = conversation.provider;
-    outcome.prompts_hash = conversation.prompts_hash;
+    if let Err(error) = conversed {
+        outcome.failures.push(error);
+        (outcome.said, outcome.answers) = (conversation.said, conversation.answers);
+        return outcome;
+    }
     let whole = conversation.answers.join("\n");
     if let (Some(rubric), Some(judge)) = (&expect.rubric, &models.judge) {
         match models::judge(judge.as_ref(), rubric, &conversation.said, &conversation.answers).await {
@@ -278,7 +280,8 @@ async fn trial(
     outcome
 }
 
-/// What a conversation said and did.
+/// What a conversation said and did, so far.
+#[derive(Debug, Default)]
 struct Conversation {
     /// The user's messages.
     said: Vec<String>,
@@ -289,14 +292,15 @@ struct Conversation {
     prompts_hash: String,
 }
 
-/// Has `case`'s conversation.
+/// Has `case`'s conversation, recording it in `conversation` as it goes.
 async fn converse(
     target: &Target,
     http: &reqwest::Client,
     models: &EvalModels,
     case: &Case,
     variables: &Variables,
-) -> Result<Conversation, String> {
+    conversation: &mut Conversation,
+) -> Result<(), String> {
     let customer = case.who.customer.clone();
     let (grant, body) = match &case.who.agent {
         Some(agent) => (
@@ -322,28 +326,31 @@ async fn converse(
         target.key.mint(&grant, concierge::session::AUDIENCE, unix_now()).map_err(|error| error.to_string())?;
     let opened = post(http, &format!("{}/v1/conversations", target.concierge), &session, &body).await?;
     let id = opened["conversation_id"].as_str().ok_or("no conversation id")?.to_owned();
+    let text = |key: &str| opened[key].as_str().unwrap_or_default().to_owned();
+    (conversation.provider, conversation.prompts_hash) = (text("provider"), text("prompts_hash"));
     let url = format!("{}/v1/conversations/{id}/messages", target.concierge);
-    let (mut said, mut answers, mut tools) = (Vec::new(), Vec::new(), Vec::new());
     for turn in &case.turns {
         let text = check::substitute(turn, variables)?;
-        answers.push(say(http, &url, &session, &text, &mut tools).await?);
-        said.push(text);
+        let answer = say(http, &url, &session, &text, &mut conversation.tools).await?;
+        conversation.said.push(text);
+        conversation.answers.push(answer);
     }
     if let Some(user) = &case.user {
-        let mut exchanges: Vec<(String, String)> = said.iter().cloned().zip(answers.iter().cloned()).collect();
         let mut next = Some(check::substitute(&user.starting_prompt, variables)?);
+        let mut sent = 0;
         while let Some(text) = next.take() {
-            let answer = say(http, &url, &session, &text, &mut tools).await?;
-            exchanges.push((text.clone(), answer.clone()));
-            said.push(text);
-            answers.push(answer);
-            if let Some(model) = models.user.as_ref().filter(|_| exchanges.len() - case.turns.len() < user.max_turns) {
+            let answer = say(http, &url, &session, &text, &mut conversation.tools).await?;
+            conversation.said.push(text);
+            conversation.answers.push(answer);
+            sent += 1;
+            if let Some(model) = models.user.as_ref().filter(|_| sent < user.max_turns) {
+                let exchanges: Vec<(String, String)> =
+                    conversation.said.iter().cloned().zip(conversation.answers.iter().cloned()).collect();
                 next = models::next_user_message(model.as_ref(), user, &exchanges).await?;
             }
         }
     }
-    let text = |key: &str| opened[key].as_str().unwrap_or_default().to_owned();
-    Ok(Conversation { said, answers, tools, provider: text("provider"), prompts_hash: text("prompts_hash") })
+    Ok(())
 }
 
 /// Sends `text` in the conversation at `url`; its answer, with the tools it ran added to `tools`.
