@@ -112,7 +112,9 @@ pub async fn run(config: &Config, options: &EvalOptions, models: Models) -> anyh
     let data = tempfile::tempdir().context("could not create the eval store's folder")?;
     let mut config = eval_config(config, data.path(), options.provider.as_deref())?;
     let shutdown = CancellationToken::new();
-    let running = systems::start(&config, System::ALL, &shutdown).await?;
+    // Every system but the Concierge: the run serves its own, with the run's models.
+    let business: Vec<System> = System::ALL.iter().copied().filter(|system| *system != System::Concierge).collect();
+    let running = systems::start(&config, &business, &shutdown).await?;
     for (system, address) in &running.addresses {
         config.systems.entry(system.name().into()).or_default().url = Some(format!("http://{address}"));
     }
