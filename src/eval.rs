@@ -138,7 +138,11 @@ pub async fn run(config: &Config, options: &EvalOptions, models: Models) -> anyh
         key: crate::mcp::token_key(&config)?,
         prompts: vec![prompts.concierge, prompts.investigator],
     };
-    let run_options = RunOptions { trials: options.trials.max(1), concurrency: options.concurrency.max(1) };
+    let run_options = RunOptions {
+        trials: options.trials.max(1),
+        concurrency: options.concurrency.max(1),
+        turn_timeout: Duration::from_secs(config.concierge.limits.turn_deadline_secs + 30),
+    };
     let report = evals::run(&target, &suites, run_options, &eval_models, &progress_bar).await;
     if std::io::stderr().is_terminal() {
         eprintln!();

@@ -37,6 +37,9 @@ pub struct RunOptions {
     pub trials: usize,
     /// Trials run at once.
     pub concurrency: usize,
+    /// How long one turn may take before the trial fails: above the Concierge's own deadline,
+    /// which answers with an error event in time.
+    pub turn_timeout: Duration,
 }
 
 /// Why a run could not be made.
@@ -83,7 +86,7 @@ pub async fn run(
         .flat_map(|job| std::iter::repeat_n(job, options.trials))
         .collect();
     let total = jobs.len();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap_or_default();
+    let http = reqwest::Client::builder().timeout(options.turn_timeout).build().unwrap_or_default();
     let mut trials = futures_util::stream::iter(jobs)
         .map(|(s, c)| {
             let case = &suites[s].cases[c];
