@@ -12,17 +12,14 @@
 //! The delegated turn less the floor is what the agent layer adds. Turns: `BENCH_TURNS`
 //! (default 200).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use boutique::config::{Config, Deployment};
+use boutique::config::Config;
 use boutique::systems::{self, System};
-use business_services::platform::db::Db;
 use llm::scripted::{self, ScriptedModel};
 use llm::{ChatRequest, Message};
 use mcp_server::auth::unix_now;
-use mcp_server::settings::EmbedderSettings;
 use mcp_server::token::{Grant, Role, TokenKey};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ClientConfig};
@@ -66,7 +63,6 @@ where
 }
 
 struct Store {
-    urls: BTreeMap<System, String>,
     config: Config,
     shutdown: CancellationToken,
     running: systems::Running,
@@ -77,26 +73,21 @@ impl Store {
     /// The whole store, with rate limits out of the way, and one order of [`CUSTOMER`]'s.
     async fn start() -> Store {
         let data = tempfile::tempdir().expect("temp dir");
-        let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
-        for system in System::ALL {
-            config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
-        }
-        config.faults.clear();
-        config.mcp.embedder = EmbedderSettings::None;
+        let mut config = Config::default().private_store(data.path());
         config.mcp.calls_per_minute = 1_000_000;
         config.mcp.burst = 1_000_000;
         let shutdown = CancellationToken::new();
         let running = systems::start(&config, System::ALL, &shutdown).await.expect("the store starts");
-        let urls = running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
-        let store = Store { urls, config, shutdown, running, _data: data };
-        boutique::demo::place_order(store.url(System::Cart), store.url(System::Checkout), CUSTOMER, 1)
+        config.locate(&running);
+        let store = Store { config, shutdown, running, _data: data };
+        boutique::demo::place_order(&store.url(System::Cart), &store.url(System::Checkout), CUSTOMER, 1)
             .await
             .expect("an order");
         store
     }
 
-    fn url(&self, system: System) -> &str {
-        &self.urls[&system]
+    fn url(&self, system: System) -> String {
+        systems::url_of(&self.config, system)
     }
 
     fn key(&self) -> TokenKey {
@@ -114,18 +105,12 @@ impl Store {
     }
 
     /// A Concierge answering with the scripted model, on a free port; its base URL.
-    async fn concierge(&self, folder: &std::path::Path) -> String {
-        let db = Db::open(&Db::sqlite_url(folder, "concierge"), "concierge", &concierge::MIGRATOR).await.expect("db");
+    async fn concierge(&self) -> String {
         let mut settings = concierge::ConciergeSettings::default();
         settings.limits.messages_per_minute = 1_000_000;
         settings.limits.burst = 1_000_000;
-        let peers = systems::concierge_peers(|system| self.url(system).to_owned());
-        let overrides = concierge::ModelOverrides { concierge: Some(Arc::new(scripted_model())), investigator: None };
-        let agent = concierge::build(&settings, &db, &peers, self.key(), overrides).await.expect("the Concierge");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let base = format!("http://{}", listener.local_addr().expect("an address"));
-        tokio::spawn(axum::serve(listener, concierge::router(agent, self.key())).into_future());
-        base
+        let models = concierge::ModelOverrides { concierge: Some(Arc::new(scripted_model())), investigator: None };
+        systems::serve_concierge(&self.config, &settings, models, "bench-concierge").await.expect("the Concierge")
     }
 
     async fn stop(self) {
@@ -192,12 +177,11 @@ fn report(name: &str, latencies: &[Duration]) {
 async fn main() {
     let turns = env_number("BENCH_TURNS", 200);
     let store = Store::start().await;
-    let folder = tempfile::tempdir().expect("temp dir");
-    let base = store.concierge(folder.path()).await;
+    let base = store.concierge().await;
     let http = reqwest::Client::new();
     let session = store.token(concierge::session::AUDIENCE);
-    let mcp_token = store.token(&format!("{}/mcp", store.url(System::Mcp)));
     let mcp_url = format!("{}/mcp", store.url(System::Mcp));
+    let mcp_token = store.token(&mcp_url);
 
     // Warm every path once.
     floor(&mcp_url, &mcp_token).await;

@@ -13,7 +13,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::systems::System;
+use crate::systems::{Running, System};
 
 /// Everything `boutique` can be told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +116,27 @@ fn env_name(key: &str) -> Option<String> {
 }
 
 impl Config {
+    /// This configuration for a store of its own in `data_dir`, as the evals, the tests and the
+    /// benchmarks start one: every system on a free port with its SQLite file there, no injected
+    /// faults, keyword-only search (embedding the corpus would only cost CPU).
+    pub fn private_store(&self, data_dir: &Path) -> Config {
+        let mut config = Config { data_dir: data_dir.to_path_buf(), ..self.clone() };
+        for system in System::ALL {
+            config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
+        }
+        config.faults.clear();
+        config.mcp.embedder = mcp_server::settings::EmbedderSettings::None;
+        config
+    }
+
+    /// Points each system's URL at the address `running` serves it on, so that what is started
+    /// next (a Concierge of its own, say) finds them.
+    pub fn locate(&mut self, running: &Running) {
+        for (system, address) in &running.addresses {
+            self.systems.entry(system.name().into()).or_default().url = Some(format!("http://{address}"));
+        }
+    }
+
     /// Loads the configuration from `file` (if it exists; an explicitly named file must),
     /// the environment and `data_dir` from the command line.
     pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Config> {

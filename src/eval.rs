@@ -12,10 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use concierge::{ModelOverrides, ProviderSettings};
 use evals::{EvalModels, RunOptions, RunReport, Suite, Target};
-use mcp_server::settings::EmbedderSettings;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Deployment};
+use crate::config::Config;
 use crate::demo;
 use crate::systems::{self, System};
 
@@ -79,15 +78,10 @@ pub fn load_suites(paths: &[PathBuf]) -> anyhow::Result<Vec<Suite>> {
     files.iter().map(|file| Suite::load(file).map_err(anyhow::Error::from)).collect()
 }
 
-/// The configuration of an eval store: `config`'s agents in `data_dir`, every system on a free
-/// port, no injected faults, keyword-only search, and rate limits out of the way of the trials.
+/// The configuration of an eval store: a private store in `data_dir` with `config`'s agents, and
+/// rate limits out of the way of the trials.
 fn eval_config(config: &Config, data_dir: &Path, provider: Option<&str>) -> anyhow::Result<Config> {
-    let mut config = Config { data_dir: data_dir.to_path_buf(), ..config.clone() };
-    for system in System::ALL {
-        config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
-    }
-    config.faults.clear();
-    config.mcp.embedder = EmbedderSettings::None;
+    let mut config = config.private_store(data_dir);
     (config.mcp.calls_per_minute, config.mcp.burst) = (1_000_000, 1_000_000);
     let limits = &mut config.concierge.limits;
     (limits.messages_per_minute, limits.burst) = (1_000_000, 1_000_000);
@@ -115,9 +109,7 @@ pub async fn run(config: &Config, options: &EvalOptions, models: Models) -> anyh
     // Every system but the Concierge: the run serves its own, with the run's models.
     let business: Vec<System> = System::ALL.iter().copied().filter(|system| *system != System::Concierge).collect();
     let running = systems::start(&config, &business, &shutdown).await?;
-    for (system, address) in &running.addresses {
-        config.systems.entry(system.name().into()).or_default().url = Some(format!("http://{address}"));
-    }
+    config.locate(&running);
     let url = |system: System| systems::url_of(&config, system);
     eprintln!("boutique eval: {} suites, {cases} cases, {} trials each", suites.len(), options.trials);
     let customers: BTreeSet<&str> =

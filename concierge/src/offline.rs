@@ -5,7 +5,7 @@
 
 use futures_util::stream::BoxStream;
 use investigator::report::DataText;
-use investigator::rules::{Delivery, ReturnWindow};
+use investigator::rules::{Delivery, PARCEL_BUSINESS_DAYS, RETURN_DAYS, ReturnWindow};
 use investigator::{InvestigationReport, Topic};
 use llm::{ChatModel, ChatRequest, Chunk, Message, ModelError, Reply, ToolCall, estimate_tokens, stream_reply};
 use serde_json::{Value, json};
@@ -341,8 +341,10 @@ pub fn render(report: &InvestigationReport) -> String {
                 format!("Your order {order_id} has shipped and should arrive between {earliest} and {latest}.")
             }
             Some(Delivery::NotShipped { status }) => format!(
-                "Your order {order_id} is {} and has not shipped yet, so there is no delivery date yet. Parcels usually arrive 2 to 5 business days after shipping.",
-                state_words(status)
+                "Your order {order_id} is {} and has not shipped yet, so there is no delivery date yet. Parcels usually arrive {} to {} business days after shipping.",
+                state_words(status),
+                PARCEL_BUSINESS_DAYS.0,
+                PARCEL_BUSINESS_DAYS.1
             ),
             Some(Delivery::NotComing { status }) => {
                 format!("Your order {order_id} is {}, so it will not be delivered.", state_words(status))
@@ -354,14 +356,16 @@ pub fn render(report: &InvestigationReport) -> String {
                 "Yes, your order {order_id} can be returned until {until} ({days_left} days left). Refunds go to the original card."
             ),
             Some(ReturnWindow::Closed { closed_on }) => {
-                format!("Your order {order_id} can no longer be returned: the 30-day window closed on {closed_on}.")
+                format!(
+                    "Your order {order_id} can no longer be returned: the {RETURN_DAYS}-day window closed on {closed_on}."
+                )
             }
             Some(ReturnWindow::NotYetDelivered { status, can_cancel: true }) => format!(
                 "Your order {order_id} is {} and has not shipped, so it can be cancelled instead of returned.",
                 state_words(status)
             ),
             Some(ReturnWindow::NotYetDelivered { status, .. }) => format!(
-                "Your order {order_id} is {}. Once it is delivered you can return it within 30 days.",
+                "Your order {order_id} is {}. Once it is delivered you can return it within {RETURN_DAYS} days.",
                 state_words(status)
             ),
             Some(ReturnWindow::AlreadyReturned { status }) => {

@@ -22,7 +22,7 @@ fn score_chart(suites: &[SuiteReport]) -> String {
     );
     for (i, suite) in suites.iter().enumerate() {
         let y = i * row + 10;
-        let first = suite.pass_hat.first().copied().unwrap_or_default();
+        let first = suite.pass_hat_1();
         let last = suite.pass_hat_k();
         let _ = write!(
             svg,
@@ -96,7 +96,7 @@ pub fn html(report: &RunReport) -> String {
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{attack}</td></tr>",
             escape(&suite.suite),
             suite.cases.len(),
-            suite.pass_hat.first().copied().unwrap_or_default(),
+            suite.pass_hat_1(),
             suite.pass_hat_k(),
             suite.trajectory,
             suite.fact_recall,

@@ -157,6 +157,11 @@ impl SuiteReport {
         }
     }
 
+    /// pass^1: the share of trials that passed, averaged over cases.
+    pub fn pass_hat_1(&self) -> f64 {
+        self.pass_hat.first().copied().unwrap_or_default()
+    }
+
     /// pass^k at the run's largest k.
     pub fn pass_hat_k(&self) -> f64 {
         self.pass_hat.last().copied().unwrap_or_default()
@@ -227,7 +232,7 @@ impl RunReport {
                 "{:<22} {:>5} {:>8.3} {:>8.3} {:>10.3} {:>11.3} {:>5} {:>7} {:>13}",
                 suite.suite,
                 suite.cases.len(),
-                suite.pass_hat.first().copied().unwrap_or_default(),
+                suite.pass_hat_1(),
                 suite.pass_hat_k(),
                 suite.trajectory,
                 suite.fact_recall,

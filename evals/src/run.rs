@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use concierge::Event;
 use futures_util::StreamExt;
 use investigator::CapabilityToken;
 use investigator::mcp::McpSession;
@@ -365,16 +366,15 @@ async fn say(
     tools: &mut Vec<String>,
 ) -> Result<String, String> {
     let answer = post(http, url, session, &json!({ "text": text })).await?;
-    for event in answer["events"].as_array().into_iter().flatten() {
-        match event["type"].as_str() {
-            Some("tool") => {
-                let name = event["name"].as_str().unwrap_or_default();
-                tools.push(match event["arguments"]["topic"].as_str() {
-                    Some(topic) => format!("{name}:{topic}"),
-                    None => name.to_owned(),
-                });
-            }
-            Some("error") => return Err(format!("the turn failed: {}", event["message"])),
+    let events: Vec<Event> = serde_json::from_value(answer["events"].clone())
+        .map_err(|error| format!("the Concierge's events could not be read: {error}"))?;
+    for event in events {
+        match event {
+            Event::Tool { name, arguments } => tools.push(match arguments["topic"].as_str() {
+                Some(topic) => format!("{name}:{topic}"),
+                None => name,
+            }),
+            Event::Error { message } => return Err(format!("the turn failed: {message:?}")),
             _ => {}
         }
     }

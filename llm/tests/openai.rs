@@ -3,9 +3,10 @@
 //! usage chunk, `[DONE]`.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,8 +15,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use llm::openai::{OpenAiCompatible, OpenAiSettings};
-use llm::{ChatModel, ChatRequest, Chunk, Message, ModelError, RetryPolicy, ToolCall, ToolSpec};
+use llm::{ChatModel, Chunk, Message, ModelError, ToolCall};
 use serde_json::{Value, json};
+use support::{fast_retries, request};
 
 /// What the fake saw, and what it will answer.
 #[derive(Default)]
@@ -71,21 +73,7 @@ async fn start(fake: Fake) -> (Shared, OpenAiCompatible) {
         api_key: Some("sk-test".into()),
         timeout_secs: 5,
     };
-    let retry = RetryPolicy { attempts: 3, base_delay: Duration::from_millis(10) };
-    (shared, OpenAiCompatible::new(settings, retry))
-}
-
-fn request(messages: Vec<Message>) -> ChatRequest {
-    ChatRequest {
-        system: "You are the Concierge.".into(),
-        messages,
-        tools: vec![ToolSpec {
-            name: "order_status".into(),
-            description: "Where an order stands.".into(),
-            parameters: json!({ "type": "object", "properties": { "order_id": { "type": "string" } } }),
-        }],
-        max_output_tokens: 128,
-    }
+    (shared, OpenAiCompatible::new(settings, fast_retries()))
 }
 
 #[tokio::test]

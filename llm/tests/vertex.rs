@@ -3,9 +3,10 @@
 //! token URI points at the fake, so the real gcp_auth signing and token exchange run.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,8 +15,9 @@ use axum::routing::post;
 use axum::{Form, Json, Router};
 use futures_util::StreamExt;
 use llm::vertex::{VertexGemini, VertexSettings};
-use llm::{ChatModel, ChatRequest, Chunk, Message, ModelError, RetryPolicy, ToolSpec};
+use llm::{ChatModel, Chunk, Message, ModelError, RetryPolicy};
 use serde_json::{Value, json};
+use support::{fast_retries, request};
 
 /// What the fake saw, and what it will answer.
 #[derive(Default)]
@@ -131,23 +133,6 @@ async fn client(address: &str, folder: &tempfile::TempDir, retry: RetryPolicy) -
     // The public constructor accepts the same file.
     VertexGemini::connect(settings).await.expect("the key file is usable");
     client
-}
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy { attempts: 3, base_delay: Duration::from_millis(10) }
-}
-
-fn request(messages: Vec<Message>) -> ChatRequest {
-    ChatRequest {
-        system: "You are the Concierge.".into(),
-        messages,
-        tools: vec![ToolSpec {
-            name: "order_status".into(),
-            description: "Where an order stands.".into(),
-            parameters: json!({ "type": "object", "properties": { "order_id": { "type": "string" } } }),
-        }],
-        max_output_tokens: 256,
-    }
 }
 
 #[tokio::test]

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use boutique::config::{Config, Deployment};
+use boutique::config::Config;
 use boutique::systems::{self, System};
 use mcp_server::auth::unix_now;
-use mcp_server::settings::EmbedderSettings;
 use mcp_server::token::{Grant, Role};
 use rmcp::RoleClient;
 use rmcp::ServiceExt;
@@ -38,16 +37,12 @@ impl Store {
     /// otherwise), and places an order for Alice and one for Bob.
     pub async fn start(tune: impl FnOnce(&mut Config)) -> Store {
         let data = tempfile::tempdir().unwrap();
-        let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
-        for system in System::ALL {
-            config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
-        }
-        config.faults.clear();
-        config.mcp.embedder = EmbedderSettings::None;
+        let mut config = Config::default().private_store(data.path());
         config.mcp.resync_secs = 3600;
         tune(&mut config);
         let shutdown = CancellationToken::new();
         let running = systems::start(&config, System::ALL, &shutdown).await.unwrap();
+        config.locate(&running);
         let urls = running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
         let mut store = Store { config, urls, shutdown, running: Some(running), _data: data, orders: BTreeMap::new() };
         for customer in [ALICE, BOB] {

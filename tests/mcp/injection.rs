@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use boutique::systems::System;
-use business_services::platform::db::Db;
 use llm::scripted::{self, ScriptedModel};
 use llm::{ChatRequest, Message, Reply, ToolCall};
 use mcp_server::token::Role;
@@ -91,32 +90,19 @@ fn obedient_investigator(bob_order: String) -> ScriptedModel {
     })
 }
 
-/// Serves a Concierge of `store` answering with the two scripted models, under `settings`, in a
-/// `folder`; returns its base URL.
+/// Serves a Concierge of `store` answering with the two scripted models, under `settings`;
+/// returns its base URL.
 async fn serve(
     store: &Store,
     settings: &concierge::ConciergeSettings,
     concierge_model: &ScriptedModel,
     investigator_model: &ScriptedModel,
-    folder: &std::path::Path,
 ) -> String {
-    let db = Db::open(&Db::sqlite_url(folder, "concierge"), "concierge", &concierge::MIGRATOR).await.unwrap();
-    let key = boutique::mcp::token_key(&store.config).unwrap();
-    let peers = concierge::Peers {
-        mcp: store.mcp_url(),
-        catalog: store.url(System::Catalog).to_owned(),
-        cart: store.url(System::Cart).to_owned(),
-        crm: store.url(System::Crm).to_owned(),
-    };
-    let overrides = concierge::ModelOverrides {
+    let models = concierge::ModelOverrides {
         concierge: Some(Arc::new(concierge_model.clone())),
         investigator: Some(Arc::new(investigator_model.clone())),
     };
-    let agent = concierge::build(settings, &db, &peers, key.clone(), overrides).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, concierge::router(agent, key)).into_future());
-    base
+    boutique::systems::serve_concierge(&store.config, settings, models, "scripted-concierge").await.unwrap()
 }
 
 /// The tool results in the last request `model` was sent, in order.
@@ -153,9 +139,8 @@ async fn a_model_that_obeys_planted_text_gains_nothing() {
     let first = vec![ToolCall::new("c0", "investigate", json!({ "topic": "account_review" }))];
     let concierge_model = obedient_concierge(first, bob_order.clone());
     let investigator_model = obedient_investigator(bob_order.clone());
-    let folder = tempfile::tempdir().unwrap();
     let settings = concierge::ConciergeSettings::default();
-    let base = serve(&store, &settings, &concierge_model, &investigator_model, folder.path()).await;
+    let base = serve(&store, &settings, &concierge_model, &investigator_model).await;
     let before = standing(&store, PLANTED_TICKET).await;
 
     let staff = session(&store, "agent-amira", Role::Agent, None);
@@ -237,10 +222,9 @@ async fn instructions_in_product_copy_and_carrier_scans_are_data() {
     ];
     let concierge_model = obedient_concierge(first, bob_order.clone());
     let investigator_model = obedient_investigator(bob_order);
-    let folder = tempfile::tempdir().unwrap();
     let mut settings = concierge::ConciergeSettings::default();
     settings.limits.tool_calls_per_turn = 5;
-    let base = serve(&store, &settings, &concierge_model, &investigator_model, folder.path()).await;
+    let base = serve(&store, &settings, &concierge_model, &investigator_model).await;
     let conversation = open(&base, &alice, json!({})).await;
     let words = "Where is my parcel, and is the tee in stock? (marker-of-the-user-words-5120)";
     let (_, events) = ask(&base, &alice, &conversation, words).await;
