@@ -49,6 +49,8 @@ pub struct Config {
     pub mcp: mcp_server::settings::Settings,
     /// The Concierge's settings: its model, the Investigator's, prompts and budgets.
     pub concierge: concierge::ConciergeSettings,
+    /// The web's settings: password hashing, session lifetime, cookies.
+    pub web: web_widget::server::WebSettings,
 }
 
 /// Where one system runs and keeps its data. Every field is optional.
@@ -85,6 +87,7 @@ impl Default for Config {
             oms: oms::Settings::default(),
             mcp: mcp_server::settings::Settings::default(),
             concierge: concierge::ConciergeSettings::default(),
+            web: web_widget::server::WebSettings::default(),
         }
     }
 }
@@ -126,6 +129,8 @@ impl Config {
         }
         config.faults.clear();
         config.mcp.embedder = mcp_server::settings::EmbedderSettings::None;
+        // Its accounts are the demo ones, whose password is published: a slow hash guards nothing.
+        config.web.password_iterations = 1_000;
         config
     }
 

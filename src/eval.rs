@@ -106,8 +106,9 @@ pub async fn run(config: &Config, options: &EvalOptions, models: Models) -> anyh
     let data = tempfile::tempdir().context("could not create the eval store's folder")?;
     let mut config = eval_config(config, data.path(), options.provider.as_deref())?;
     let shutdown = CancellationToken::new();
-    // Every system but the Concierge: the run serves its own, with the run's models.
-    let business: Vec<System> = System::ALL.iter().copied().filter(|system| *system != System::Concierge).collect();
+    // Every system but the Concierge (the run serves its own, with the run's models) and the web.
+    let business: Vec<System> =
+        System::ALL.iter().copied().filter(|system| !matches!(system, System::Concierge | System::Web)).collect();
     let running = systems::start(&config, &business, &shutdown).await?;
     config.locate(&running);
     let url = |system: System| systems::url_of(&config, system);

@@ -65,6 +65,8 @@ pub enum System {
     Mcp,
     /// The customer-service agent, delegating to the Investigator through the MCP server.
     Concierge,
+    /// The storefront, the chat widget and the CRM dashboard.
+    Web,
 }
 
 impl System {
@@ -85,6 +87,7 @@ impl System {
         System::Accounting,
         System::Mcp,
         System::Concierge,
+        System::Web,
     ];
 
     /// The name used on the command line, in configuration and as the PostgreSQL schema.
@@ -105,11 +108,16 @@ impl System {
             System::Accounting => "accounting",
             System::Mcp => "mcp",
             System::Concierge => "concierge",
+            System::Web => "web",
         }
     }
 
-    /// The port it listens on unless configured otherwise: 8081 on, in start order.
+    /// The port it listens on unless configured otherwise: the web on 8080 (Online Boutique's
+    /// frontend port), the others from 8081 on, in start order.
     pub fn default_port(self) -> u16 {
+        if self == System::Web {
+            return 8080;
+        }
         let index = System::ALL.iter().position(|system| *system == self).unwrap_or_default();
         8081 + u16::try_from(index).unwrap_or_default()
     }
@@ -141,6 +149,7 @@ impl System {
             System::Warehouse => &warehouse::MIGRATOR,
             System::Accounting => &accounting::MIGRATOR,
             System::Concierge => &concierge::MIGRATOR,
+            System::Web => &web_widget::server::MIGRATOR,
             System::Mcp => return None,
         })
     }
@@ -210,7 +219,7 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
     let stores = open_stores(config, systems).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if config.demo_data {
-        seed(&stores, clock.now()).await?;
+        seed(config, &stores, clock.now()).await?;
     }
     // Bind every port first, so peers in this process are wired to the real addresses
     // (ports configured as 0 are only known after binding).
@@ -277,6 +286,15 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
                 let built = concierge::build(&config.concierge, db, &peers, key.clone(), Default::default()).await;
                 let agent = built.map_err(|why| anyhow::anyhow!("configuration key `{why}`"))?;
                 concierge::router(agent, key)
+            }
+            (System::Web, Some(db)) => {
+                let key = crate::mcp::token_key(config)?;
+                background(Box::pin(web_widget::server::run_session_sweeper(
+                    config.web.clone(),
+                    db.clone(),
+                    shutdown.clone(),
+                )));
+                web_widget::server::router(&config.web, db, &web_peers(peer_url), key)
             }
             (System::Catalog, Some(db)) => catalog::service(db, &faults),
             (System::Currency, Some(db)) => currency::service(db, &faults),
@@ -396,6 +414,19 @@ pub fn concierge_peers(url_of: impl Fn(System) -> String) -> concierge::Peers {
     }
 }
 
+/// The web's peers, each where `url_of` says.
+fn web_peers(url_of: impl Fn(System) -> String) -> web_widget::server::PeerUrls {
+    web_widget::server::PeerUrls {
+        catalog: url_of(System::Catalog),
+        currency: url_of(System::Currency),
+        cart: url_of(System::Cart),
+        checkout: url_of(System::Checkout),
+        crm: url_of(System::Crm),
+        mcp: format!("{}/mcp", url_of(System::Mcp)),
+        concierge: url_of(System::Concierge),
+    }
+}
+
 /// Where `peer` is reached: its configured URL, else this process if it runs here, else its
 /// default address.
 fn peer_url(config: &Config, local: &BTreeMap<System, SocketAddr>, peer: System) -> String {
@@ -411,13 +442,16 @@ fn peer_url(config: &Config, local: &BTreeMap<System, SocketAddr>, peer: System)
     format!("http://{}", SocketAddr::new(host, address.port()))
 }
 
-async fn seed(stores: &BTreeMap<System, Db>, now: time::OffsetDateTime) -> anyhow::Result<()> {
+async fn seed(config: &Config, stores: &BTreeMap<System, Db>, now: time::OffsetDateTime) -> anyhow::Result<()> {
     for (system, db) in stores {
         let added = match system {
             System::Catalog => catalog::seed_demo_data(db).await,
             System::Currency => currency::seed_demo_data(db, now).await,
             System::Inventory => inventory::seed_demo_data(db, now).await,
             System::Crm => crm::seed_demo_data(db, now).await,
+            System::Web => web_widget::server::seed_demo_accounts(db, config.web.password_iterations)
+                .await
+                .map_err(business_services::platform::Error::from),
             _ => Ok(0),
         }
         .with_context(|| format!("{system}: loading demo data failed"))?;

@@ -147,18 +147,22 @@ impl Money {
     }
 }
 
-impl fmt::Display for Money {
-    /// `USD 1234.50`, `JPY 1200`, `EUR -3.07`: exact, with the currency's own number of decimals.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Money {
+    /// The amount without its currency: `1234.50`, `1200`, `-3.07`, exact, with the currency's
+    /// own number of decimals.
+    pub fn amount(&self) -> String {
         let exponent = usize::from(self.currency.info().exponent);
         let sign = if self.minor_units < 0 { "-" } else { "" };
         let digits = format!("{:0>width$}", self.minor_units.unsigned_abs(), width = exponent + 1);
         let (major, minor) = digits.split_at(digits.len() - exponent);
-        if exponent == 0 {
-            write!(f, "{} {sign}{major}", self.currency)
-        } else {
-            write!(f, "{} {sign}{major}.{minor}", self.currency)
-        }
+        if exponent == 0 { format!("{sign}{major}") } else { format!("{sign}{major}.{minor}") }
+    }
+}
+
+impl fmt::Display for Money {
+    /// `USD 1234.50`, `JPY 1200`, `EUR -3.07`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.currency, self.amount())
     }
 }
 

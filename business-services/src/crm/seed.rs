@@ -95,6 +95,11 @@ const fn note(at: Ago, author: &'static str, body: &'static str) -> DemoNote {
     DemoNote { at, author, body }
 }
 
+/// Each demo customer's id, name and email: the storefront seeds their sign-in accounts.
+pub fn demo_logins() -> impl Iterator<Item = (String, &'static str, &'static str)> {
+    CUSTOMERS.iter().map(|demo| (format!("cus-{}", demo.number), demo.name, demo.email))
+}
+
 const CUSTOMERS: &[DemoCustomer] = &[
     DemoCustomer {
         number: 1001,

@@ -68,6 +68,11 @@ impl PeerClient {
         self
     }
 
+    /// Where the peer is reached.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// The peer's system name.
     pub fn peer(&self) -> &'static str {
         self.peer

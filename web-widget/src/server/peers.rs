@@ -1,0 +1,231 @@
+//! The systems the web calls: catalog, currency, cart, checkout and CRM over their HTTP APIs,
+//! the Concierge with a session token, and the read-only MCP server with a capability token
+//! minted for the signed-in user (so the dashboard and the order pages see exactly what that
+//! role may see, masked and audited like any MCP client).
+
+use std::time::Duration;
+
+use business_services::cart::domain::Cart;
+use business_services::catalog::api::Categories;
+use business_services::catalog::domain::Product;
+use business_services::checkout::domain::Receipt;
+use business_services::crm::domain::Customer;
+use business_services::currency::client::CurrencyClient;
+use business_services::currency::domain::Rate;
+use business_services::platform::client::PeerClient;
+use business_services::platform::page::Page;
+use business_services::platform::{Error, Result};
+use investigator::mcp::{CapabilityToken, McpSession};
+use mcp_server::auth::unix_now;
+use mcp_server::token::{Grant, TokenKey};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::accounts::Account;
+
+/// How long a page waits for any one system.
+const DEADLINE: Duration = Duration::from_secs(10);
+/// How long a token minted for one page's or one message's calls lives.
+const TOKEN_TTL: Duration = Duration::from_secs(300);
+/// The most MCP tool calls one page makes.
+const MCP_CALLS_PER_PAGE: u32 = 40;
+
+/// Where the web finds each system it calls.
+#[derive(Debug, Clone)]
+pub struct PeerUrls {
+    /// Products and pictures.
+    pub catalog: String,
+    /// Exchange rates.
+    pub currency: String,
+    /// Carts.
+    pub cart: String,
+    /// Orders.
+    pub checkout: String,
+    /// Customers (staff search).
+    pub crm: String,
+    /// The read-only MCP endpoint (`…/mcp`).
+    pub mcp: String,
+    /// The Concierge.
+    pub concierge: String,
+}
+
+/// Typed calls to the web's peers.
+#[derive(Clone)]
+pub struct Peers {
+    catalog: PeerClient,
+    currency: CurrencyClient,
+    cart: PeerClient,
+    checkout: PeerClient,
+    crm: PeerClient,
+    mcp_url: String,
+    concierge_url: String,
+    key: TokenKey,
+    http: reqwest::Client,
+}
+
+/// One line added to a cart.
+#[derive(Serialize)]
+struct AddItem<'a> {
+    product_id: &'a str,
+    quantity: u32,
+}
+
+impl Peers {
+    /// Clients of the systems at `urls`; tokens are signed with `key`.
+    pub fn new(urls: &PeerUrls, key: TokenKey) -> Peers {
+        Peers {
+            catalog: PeerClient::new("catalog", &urls.catalog, DEADLINE),
+            currency: CurrencyClient::new(&urls.currency, DEADLINE),
+            cart: PeerClient::new("cart", &urls.cart, DEADLINE),
+            checkout: PeerClient::new("checkout", &urls.checkout, DEADLINE),
+            crm: PeerClient::new("crm", &urls.crm, DEADLINE),
+            mcp_url: urls.mcp.clone(),
+            concierge_url: urls.concierge.trim_end_matches('/').to_owned(),
+            key,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Products, in `category` if given.
+    pub async fn products(&self, category: Option<&str>) -> Result<Vec<Product>> {
+        let mut path = "/v1/products?limit=100".to_owned();
+        if let Some(category) = category {
+            path.push_str(&format!("&category={}", form_urlencoded(category)));
+        }
+        let page: Option<Page<Product>> = self.catalog.get(&path).await?;
+        Ok(page.map(|page| page.items).unwrap_or_default())
+    }
+
+    /// The product `id`, if the catalog has it.
+    pub async fn product(&self, id: &str) -> Result<Option<Product>> {
+        self.catalog.get(&format!("/v1/products/{}", form_urlencoded(id))).await
+    }
+
+    /// Category names with their sizes.
+    pub async fn categories(&self) -> Result<Categories> {
+        Ok(self.catalog.get("/v1/categories").await?.unwrap_or(Categories { categories: vec![] }))
+    }
+
+    /// A product's picture: its bytes and content type.
+    pub async fn picture(&self, id: &str) -> Result<Option<(Vec<u8>, String)>> {
+        let url = format!("{}/v1/products/{}/picture", self.catalog.base_url(), form_urlencoded(id));
+        let response = self.http.get(url).timeout(DEADLINE).send().await.map_err(|e| unavailable("catalog", &e))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = response.bytes().await.map_err(|e| unavailable("catalog", &e))?;
+        Ok(Some((bytes.to_vec(), kind)))
+    }
+
+    /// Every published exchange rate.
+    pub async fn rates(&self) -> Result<Vec<Rate>> {
+        self.currency.rates().await
+    }
+
+    /// The cart `id`.
+    pub async fn cart(&self, id: &str) -> Result<Cart> {
+        self.cart.get(&format!("/v1/carts/{id}")).await?.ok_or_else(|| self.cart.unserved("/v1/carts"))
+    }
+
+    /// Adds `quantity` of `product` to the cart `id`.
+    pub async fn add_to_cart(&self, id: &str, product: &str, quantity: u32) -> Result<()> {
+        let item = AddItem { product_id: product, quantity };
+        let key = uuid::Uuid::new_v4().to_string();
+        self.cart.post::<_, Value>(&format!("/v1/carts/{id}/items"), &item, Some(&key)).await.map(drop)
+    }
+
+    /// Empties the cart `id`.
+    pub async fn empty_cart(&self, id: &str) -> Result<()> {
+        self.cart.delete::<Value>(&format!("/v1/carts/{id}")).await.map(drop)
+    }
+
+    /// Places an order: `order` is the checkout API's request, sent once per `idempotency_key`.
+    pub async fn place_order(&self, order: &impl Serialize, idempotency_key: &str) -> Result<Receipt> {
+        self.checkout
+            .post("/v1/checkout", order, Some(idempotency_key))
+            .await?
+            .ok_or_else(|| self.checkout.unserved("/v1/checkout"))
+    }
+
+    /// The customer `id`, as the CRM holds them (their own details, to fill in their forms).
+    pub async fn customer(&self, id: &str) -> Result<Option<Customer>> {
+        self.crm.get(&format!("/v1/customers/{}", form_urlencoded(id))).await
+    }
+
+    /// Customers whose name or email contains `text` (staff search).
+    pub async fn search_customers(&self, text: &str) -> Result<Vec<Customer>> {
+        let page: Option<Page<Customer>> =
+            self.crm.get(&format!("/v1/customers?limit=25&q={}", form_urlencoded(text))).await?;
+        Ok(page.map(|page| page.items).unwrap_or_default())
+    }
+
+    /// An MCP session reading as `account`, about `customer` (themselves, for customers).
+    pub async fn mcp(&self, account: &Account, customer: &str) -> Result<Mcp> {
+        let token = self.mint(account, Some(customer), &self.mcp_url)?;
+        let session = McpSession::connect(&self.mcp_url, &CapabilityToken::new(token), MCP_CALLS_PER_PAGE)
+            .await
+            .map_err(|error| Error::Unavailable { dependency: "mcp".into(), detail: error.to_string() })?;
+        Ok(Mcp { session })
+    }
+
+    /// A session token for the Concierge, for `account` (about `customer`, for staff).
+    pub fn concierge_token(&self, account: &Account, customer: Option<&str>) -> Result<String> {
+        self.mint(account, customer, concierge::session::AUDIENCE)
+    }
+
+    /// A request to the Concierge's `path`, carrying `token`.
+    pub fn concierge(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.concierge_url)).bearer_auth(token)
+    }
+
+    fn mint(&self, account: &Account, customer: Option<&str>, audience: &str) -> Result<String> {
+        let grant = Grant {
+            subject: account.subject.clone(),
+            role: account.role,
+            customer: account.customer.clone().or_else(|| customer.map(str::to_owned)),
+            ttl: TOKEN_TTL,
+        };
+        self.key.mint(&grant, audience, unix_now()).map_err(|error| Error::Internal { detail: error.to_string() })
+    }
+}
+
+/// An MCP session for one page.
+pub struct Mcp {
+    session: McpSession,
+}
+
+impl Mcp {
+    /// Calls `tool` with `arguments`: `Ok(None)` when the server refuses (not found, not
+    /// permitted), with the refusal logged.
+    pub async fn read<T: DeserializeOwned>(&self, tool: &str, arguments: Value) -> Result<Option<T>> {
+        match self.session.read(tool, arguments).await {
+            Ok(Ok(value)) => Ok(Some(value)),
+            Ok(Err(refusal)) => {
+                tracing::info!(tool, %refusal, "The MCP server refused a read.");
+                Ok(None)
+            }
+            Err(error) => Err(Error::Unavailable { dependency: "mcp".into(), detail: error.to_string() }),
+        }
+    }
+
+    /// Ends the session.
+    pub async fn close(self) {
+        self.session.close().await;
+    }
+}
+
+fn unavailable(peer: &str, error: &reqwest::Error) -> Error {
+    Error::Unavailable { dependency: peer.to_owned(), detail: error.to_string() }
+}
+
+/// `text` escaped for a URL's query or path segment.
+pub fn form_urlencoded(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -1,0 +1,155 @@
+//! Browser sessions: a random cookie names a row of the web's store (known there only by its
+//! SHA-256), which holds the cart, the currency and who is signed in. Every request gets one;
+//! a request without a valid cookie starts a new session and the response sets its cookie.
+//!
+//! Cookies are `HttpOnly` and `SameSite=Lax`, so a form posted from another site arrives without
+//! them and acts on a fresh, empty session: no cross-site request can act as the user.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::accounts::{Account, Session};
+use super::{AppState, Failure};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "boutique_session";
+/// The currency of a new session.
+pub const DEFAULT_CURRENCY: &str = "USD";
+/// A session's `seen_at` is written at most this often (seconds).
+const TOUCH_EVERY: i64 = 300;
+
+/// The current request's session, put in the request's extensions by [`load`].
+pub type Current = axum::Extension<Session>;
+
+/// Where a visitor who may not see a page is sent instead.
+#[derive(Debug)]
+pub enum Elsewhere {
+    /// To sign in, then back to this path.
+    SignIn(String),
+    /// To their own pages.
+    To(&'static str),
+    /// Nowhere: the page is not for their role.
+    Forbidden(&'static str),
+}
+
+impl IntoResponse for Elsewhere {
+    fn into_response(self) -> Response {
+        match self {
+            Elsewhere::SignIn(path) => axum::response::Redirect::to(&format!("/signin?next={path}")).into_response(),
+            Elsewhere::To(path) => axum::response::Redirect::to(path).into_response(),
+            Elsewhere::Forbidden(why) => {
+                Failure::from(business_services::platform::Error::Forbidden { detail: why.into() }).into_response()
+            }
+        }
+    }
+}
+
+/// A fresh random cookie value (two v4 UUIDs: 244 random bits).
+pub fn new_cookie() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// How a cookie value is stored.
+pub fn hash(cookie: &str) -> String {
+    hex::encode(Sha256::digest(cookie.as_bytes()))
+}
+
+fn cookie_of(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// The `Set-Cookie` value for `cookie`, or one that deletes it when `None`.
+pub fn set_cookie(state: &AppState, cookie: Option<&str>) -> HeaderValue {
+    let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
+    let value = match cookie {
+        Some(cookie) => {
+            let max_age = u64::from(state.settings.session_days) * 86_400;
+            format!("{COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+        }
+        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    };
+    HeaderValue::from_str(&value).expect("a cookie of hex digits is a valid header")
+}
+
+/// Middleware: loads the request's session (starting one if needed) into its extensions.
+pub async fn load(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let oldest = now - i64::from(state.settings.session_days) * 86_400;
+    let known = match cookie_of(request.headers()) {
+        Some(cookie) => match state.accounts.session(&hash(cookie)).await {
+            Ok(session) => session.filter(|session| session.seen_at >= oldest),
+            Err(error) => return Failure::from(error).into_response(),
+        },
+        None => None,
+    };
+    let (session, new_cookie) = match known {
+        Some(session) => {
+            if now - session.seen_at > TOUCH_EVERY
+                && let Err(error) = state.accounts.touch(&session.id_hash).await
+            {
+                return Failure::from(error).into_response();
+            }
+            (session, None)
+        }
+        None => match start(&state, None, DEFAULT_CURRENCY, None).await {
+            Ok((session, cookie)) => (session, Some(cookie)),
+            Err(failure) => return failure.into_response(),
+        },
+    };
+    request.extensions_mut().insert(session);
+    let mut response = next.run(request).await;
+    // A handler that set a cookie itself (sign-in, sign-out) has the last word.
+    if let Some(cookie) = new_cookie
+        && !response.headers().contains_key(header::SET_COOKIE)
+    {
+        response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, Some(&cookie)));
+    }
+    response
+}
+
+/// Starts a session: with `cart` (a new one if `None`), `currency`, signed in as `account`.
+/// Returns it and its cookie.
+pub async fn start(
+    state: &AppState,
+    cart: Option<&str>,
+    currency: &str,
+    account: Option<&Account>,
+) -> Result<(Session, String), Failure> {
+    let cookie = new_cookie();
+    let id_hash = hash(&cookie);
+    let cart = cart.map_or_else(|| format!("web-{}", uuid::Uuid::new_v4().simple()), str::to_owned);
+    let subject = account.map(|account| account.subject.as_str());
+    state.accounts.open_session(&id_hash, &cart, currency, subject).await?;
+    let session = Session {
+        id_hash,
+        cart_id: cart,
+        currency: currency.to_owned(),
+        account: account.cloned(),
+        conversation: None,
+        seen_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    Ok((session, cookie))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, HeaderValue::from_static("theme=dark; boutique_session=abc123"));
+        assert_eq!(cookie_of(&headers), Some("abc123"));
+        headers.clear();
+        headers.append(header::COOKIE, HeaderValue::from_static("boutique_session_old=x"));
+        assert_eq!(cookie_of(&headers), None);
+    }
+}
