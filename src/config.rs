@@ -231,7 +231,8 @@ impl Config {
         section("checkout", self.checkout.validate())?;
         section("broker", self.broker.validate())?;
         section("oms", self.oms.validate())?;
-        section("mcp", self.mcp.validate())
+        section("mcp", self.mcp.validate())?;
+        section("web", self.web.validate())
     }
 
     /// The deployment settings of `system`.

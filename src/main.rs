@@ -309,6 +309,11 @@ async fn serve(config: &Config, systems: &[System]) -> anyhow::Result<()> {
     for (system, address) in &running.addresses {
         println!("  {system:<10} http://{address}");
     }
+    if let Some((_, web)) = running.addresses.iter().find(|(system, _)| *system == System::Web) {
+        // A wildcard listen address is not one to browse to.
+        let host = if web.ip().is_unspecified() { std::net::Ipv4Addr::LOCALHOST.into() } else { web.ip() };
+        println!("Open the store: http://{}/", std::net::SocketAddr::new(host, web.port()));
+    }
     println!("Press Ctrl-C to stop.");
     wait_for_signal().await;
     tracing::info!("Shutting down: finishing requests in flight.");

@@ -100,7 +100,7 @@ impl Drop for Boutique {
     }
 }
 
-const SYSTEMS: [&str; 15] = [
+const SYSTEMS: [&str; 16] = [
     "accounting",
     "broker",
     "cart",
@@ -116,6 +116,7 @@ const SYSTEMS: [&str; 15] = [
     "oms",
     "payment",
     "warehouse",
+    "web",
 ];
 
 /// `<SYSTEM>_<suffix>=value` for every system.
@@ -231,6 +232,9 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
         assert_eq!(first.urls.keys().collect::<Vec<_>>(), SYSTEMS);
         let products = get_json(format!("{}/v1/products?limit=100", first.url("catalog"))).await;
         assert_eq!(products["items"].as_array().map(Vec::len), Some(36), "demo catalog seeded");
+        let storefront = reqwest::get(first.url("web")).await.expect("the web answers");
+        assert_eq!(storefront.status(), 200);
+        assert!(storefront.text().await.expect("a page").contains("Walnut Dining Table"), "the storefront's grid");
         let conversion =
             get_json(format!("{}/v1/conversions?from=USD&to=EUR&minor_units=1999", first.url("currency"))).await;
         assert_eq!(conversion["to"]["minor_units"], 1845);

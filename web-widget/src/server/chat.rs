@@ -43,19 +43,14 @@ fn concierge_error(error: reqwest::Error) -> Failure {
     Failure::from(Error::Unavailable { dependency: "concierge".into(), detail: error.to_string() })
 }
 
-/// The session's conversation about `customer`, opening one if there is none yet.
-async fn conversation(
+/// Opens a conversation about `customer` and remembers it in the session.
+async fn open(
     state: &AppState,
     session: &Session,
     account: &Account,
     customer: Option<&str>,
     token: &str,
 ) -> Result<String, Failure> {
-    if let Some((id, about)) = &session.conversation
-        && about.as_deref() == customer
-    {
-        return Ok(id.clone());
-    }
     let body = match customer {
         Some(customer) => json!({ "customer_id": customer }),
         None if account.role.is_staff() => json!({}),
@@ -85,7 +80,8 @@ async fn checked(response: reqwest::Response) -> Result<reqwest::Response, Failu
     Err(Failure::from(Error::Upstream { dependency: "concierge".into(), status, detail, field: None }))
 }
 
-/// Sends `text` in the session's conversation; returns the Concierge's answer as it comes.
+/// Sends `text` in the session's conversation (opening one if needed); returns the Concierge's
+/// answer as it comes.
 async fn send(
     state: &AppState,
     session: &Session,
@@ -94,16 +90,27 @@ async fn send(
 ) -> Result<reqwest::Response, Failure> {
     let (account, customer) = speaker(session, message.customer)?;
     let token = state.peers.concierge_token(account, customer.as_deref())?;
-    let id = conversation(state, session, account, customer.as_deref(), &token).await?;
-    let response = state
-        .peers
-        .concierge(Method::POST, &format!("/v1/conversations/{id}/messages"), &token)
-        .header(header::ACCEPT, accept)
-        .json(&json!({ "text": message.text }))
-        .send()
-        .await
-        .map_err(concierge_error)?;
-    checked(response).await
+    let mut stored = session.conversation.clone().filter(|(_, about)| *about == customer).map(|(id, _)| id);
+    loop {
+        let reused = stored.is_some();
+        let id = match stored.take() {
+            Some(id) => id,
+            None => open(state, session, account, customer.as_deref(), &token).await?,
+        };
+        let response = state
+            .peers
+            .concierge(Method::POST, &format!("/v1/conversations/{id}/messages"), &token)
+            .header(header::ACCEPT, accept)
+            .json(&json!({ "text": message.text }))
+            .send()
+            .await
+            .map_err(concierge_error)?;
+        // A Concierge whose store was reset no longer knows the session's conversation: start anew.
+        if reused && response.status() == reqwest::StatusCode::NOT_FOUND {
+            continue;
+        }
+        return checked(response).await;
+    }
 }
 
 fn back_to(return_to: Option<&str>) -> Response {

@@ -45,6 +45,19 @@ impl Default for WebSettings {
     }
 }
 
+impl WebSettings {
+    /// Checks every value; names the first bad field.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if !(1_000..=10_000_000).contains(&self.password_iterations) {
+            return Err(("password_iterations", format!("must be 1000 to 10000000, got {}", self.password_iterations)));
+        }
+        if !(1..=365).contains(&self.session_days) {
+            return Err(("session_days", format!("must be 1 to 365, got {}", self.session_days)));
+        }
+        Ok(())
+    }
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 struct AppState {
@@ -119,9 +132,10 @@ pub fn router(settings: &WebSettings, db: &Db, urls: &PeerUrls, key: TokenKey) -
         .route("/chat", post(chat::post))
         .route("/chat/stream", post(chat::stream))
         .route("/chat/handover", post(chat::handover))
-        .route("/pictures/{id}", get(shop::picture))
         .fallback(shop::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::load))
+        // Pictures and static files need no session.
+        .route("/pictures/{id}", get(shop::picture))
         .merge(assets::routes())
         .route("/_healthz", get(|| async { "ok" }))
         .with_state(state)
