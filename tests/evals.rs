@@ -18,6 +18,10 @@ use futures_util::stream::BoxStream;
 use llm::scripted::{self, ScriptedModel};
 use llm::{ChatModel, ChatRequest, Chunk, ModelError};
 
+#[path = "support/browser.rs"]
+mod support;
+use support::browser_modules;
+
 /// One trial of each case of `suites` (the built-in ones when empty), offline, 4 at once.
 fn options(suites: Vec<PathBuf>) -> EvalOptions {
     EvalOptions {
@@ -56,16 +60,6 @@ async fn the_offline_concierge_passes_every_suite_three_times_out_of_three() {
     let junit = evals::junit::junit(&report);
     assert!(junit.contains("<testsuites name=\"boutique-evals\" tests=\"104\" failures=\"0\""), "{junit}");
     renders_in_a_browser(&evals::html::html(&report), report.suites.len());
-}
-
-/// The folder of playwright-core that `scripts/browser` installs, or why there is none.
-fn browser_modules() -> Result<String, String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/browser");
-    let output = Command::new(script).output().map_err(|error| error.to_string())?;
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 /// Opens the HTML report in headless Chromium: it renders its table and both charts without an

@@ -8,16 +8,7 @@ use std::process::Command;
 use boutique::systems::System;
 
 use crate::harness::Store;
-
-/// The folder of playwright-core that `scripts/browser` installs, or why there is none.
-fn browser_modules() -> Result<String, String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/browser");
-    let output = Command::new(script).output().map_err(|error| error.to_string())?;
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
+use crate::support::browser_modules;
 
 fn screenshot_folder() -> PathBuf {
     std::env::var_os("BOUTIQUE_SCREENSHOTS")

@@ -6,5 +6,8 @@
 #[allow(dead_code)]
 mod harness;
 
+#[path = "../support/browser.rs"]
+mod support;
+
 mod browser;
 mod routes;

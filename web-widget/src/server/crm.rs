@@ -14,23 +14,13 @@ use mcp_server::views::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::accounts::{Account, Session};
 use super::pages::{Customer360, CustomerHit, CustomerSearch, StaffOrder};
 use super::render::page;
-use super::session::{Current, Elsewhere};
+use super::session::{Current, Staff};
 use super::shop::{frame, order_reads};
 use super::{AppState, Failure};
 
 type Page = Result<Response, Failure>;
-
-/// The signed-in staff member, or where to go instead.
-fn staff(session: &Session, path: &str) -> Result<Account, Elsewhere> {
-    match &session.account {
-        Some(account) if account.role.is_staff() => Ok(account.clone()),
-        Some(_) => Err(Elsewhere::Forbidden("the CRM dashboard is for staff accounts")),
-        None => Err(Elsewhere::SignIn(path.to_owned())),
-    }
-}
 
 /// `GET /crm?q=`
 #[derive(Debug, Deserialize)]
@@ -40,11 +30,12 @@ pub struct SearchQuery {
 }
 
 /// `GET /crm`: customer search.
-pub async fn search(State(state): State<AppState>, session: Current, Query(query): Query<SearchQuery>) -> Page {
-    let account = match staff(&session, "/crm") {
-        Ok(account) => account,
-        Err(elsewhere) => return Ok(elsewhere.into_response()),
-    };
+pub async fn search(
+    State(state): State<AppState>,
+    session: Current,
+    Staff(account): Staff,
+    Query(query): Query<SearchQuery>,
+) -> Page {
     let text = query.q.trim().to_owned();
     let found = if text.is_empty() { Vec::new() } else { state.peers.search_customers(&text).await? };
     // Agents see masked contact details here too, as the MCP server masks them.
@@ -65,12 +56,13 @@ pub async fn search(State(state): State<AppState>, session: Current, Query(query
 }
 
 /// `GET /crm/customers/{id}`: the customer 360.
-pub async fn customer(State(state): State<AppState>, session: Current, Path(id): Path<String>) -> Page {
+pub async fn customer(
+    State(state): State<AppState>,
+    session: Current,
+    Staff(account): Staff,
+    Path(id): Path<String>,
+) -> Page {
     let path = format!("/crm/customers/{id}");
-    let account = match staff(&session, &path) {
-        Ok(account) => account,
-        Err(elsewhere) => return Ok(elsewhere.into_response()),
-    };
     let mcp = state.peers.mcp(&account, &id).await?;
     let reads = async {
         let profile: CustomerProfile =
@@ -110,14 +102,11 @@ pub struct OrderQuery {
 pub async fn order(
     State(state): State<AppState>,
     session: Current,
+    Staff(account): Staff,
     Path((id, order)): Path<(String, String)>,
     Query(query): Query<OrderQuery>,
 ) -> Page {
     let path = format!("/crm/customers/{id}/orders/{order}");
-    let account = match staff(&session, &path) {
-        Ok(account) => account,
-        Err(elsewhere) => return Ok(elsewhere.into_response()),
-    };
     let mcp = state.peers.mcp(&account, &id).await?;
     let reads = async {
         let (view, timeline, shipments) = order_reads(&mcp, &order).await?;

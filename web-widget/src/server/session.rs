@@ -5,7 +5,8 @@
 //! Cookies are `HttpOnly` and `SameSite=Lax`, so a form posted from another site arrives without
 //! them and acts on a fresh, empty session: no cross-site request can act as the user.
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -43,6 +44,42 @@ impl IntoResponse for Elsewhere {
             Elsewhere::Forbidden(why) => {
                 Failure::from(business_services::platform::Error::Forbidden { detail: why.into() }).into_response()
             }
+        }
+    }
+}
+
+/// The signed-in staff member; anyone else is sent [`Elsewhere`].
+pub struct Staff(pub Account);
+
+/// The signed-in customer: their account and customer id; anyone else is sent [`Elsewhere`].
+pub struct Customer(pub Account, pub String);
+
+/// Who the request's session is signed in as, or where to send it: to sign in and come back.
+fn account_of(parts: &Parts) -> Result<Account, Elsewhere> {
+    let signed_in = parts.extensions.get::<Session>().and_then(|session| session.account.clone());
+    signed_in.ok_or_else(|| Elsewhere::SignIn(parts.uri.path().to_owned()))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff {
+    type Rejection = Elsewhere;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Elsewhere> {
+        let account = account_of(parts)?;
+        match account.role.is_staff() {
+            true => Ok(Staff(account)),
+            false => Err(Elsewhere::Forbidden("the CRM dashboard is for staff accounts")),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Customer {
+    type Rejection = Elsewhere;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Elsewhere> {
+        let account = account_of(parts)?;
+        match account.customer.clone() {
+            Some(customer) if !account.role.is_staff() => Ok(Customer(account, customer)),
+            _ => Err(Elsewhere::To("/crm")),
         }
     }
 }

@@ -23,7 +23,7 @@ use super::pages::{
     SignIn, SignedIn,
 };
 use super::render::page;
-use super::session::{self, Current, Elsewhere};
+use super::session::{self, Current, Customer};
 use super::{AppState, Failure};
 
 type Page = Result<Response, Failure>;
@@ -410,22 +410,9 @@ pub async fn sign_in(State(state): State<AppState>, session: Current, Form(form)
     Ok(([(header::SET_COOKIE, session::set_cookie(&state, Some(&cookie)))], see_other(&next)).into_response())
 }
 
-/// The signed-in customer, or the redirect to sign in first.
-fn customer_of<'a>(session: &'a Session, path: &str) -> Result<(&'a Account, &'a str), Elsewhere> {
-    match &session.account {
-        Some(account) if account.role.is_staff() => Err(Elsewhere::To("/crm")),
-        Some(account) => account.customer.as_deref().map(|customer| (account, customer)).ok_or(Elsewhere::To("/")),
-        None => Err(Elsewhere::SignIn(path.to_owned())),
-    }
-}
-
 /// `GET /account`: the customer's orders.
-pub async fn account(State(state): State<AppState>, session: Current) -> Page {
-    let (account, customer) = match customer_of(&session, "/account") {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere.into_response()),
-    };
-    let mcp = state.peers.mcp(account, customer).await?;
+pub async fn account(State(state): State<AppState>, session: Current, Customer(account, customer): Customer) -> Page {
+    let mcp = state.peers.mcp(&account, &customer).await?;
     let orders: Option<Listing<OrderSummary>> = mcp.read("list_orders", json!({ "limit": 20 })).await?;
     mcp.close().await;
     let frame = frame(&state, &session, "/account", None, None).await;
@@ -452,13 +439,14 @@ pub async fn order_reads(
 }
 
 /// `GET /account/orders/{id}`: one of the customer's orders, with its tracking.
-pub async fn account_order(State(state): State<AppState>, session: Current, Path(id): Path<String>) -> Page {
+pub async fn account_order(
+    State(state): State<AppState>,
+    session: Current,
+    Customer(account, customer): Customer,
+    Path(id): Path<String>,
+) -> Page {
     let path = format!("/account/orders/{id}");
-    let (account, customer) = match customer_of(&session, &path) {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere.into_response()),
-    };
-    let mcp = state.peers.mcp(account, customer).await?;
+    let mcp = state.peers.mcp(&account, &customer).await?;
     let reads = order_reads(&mcp, &id).await;
     mcp.close().await;
     let (order, timeline, shipments) = reads?;
