@@ -3,10 +3,20 @@
 
 use boutique::systems::System;
 use business_services::payment::test_cards::approved_card_number;
+use business_services::platform::db::Db;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 
 use crate::harness::Store;
+
+/// How many sessions the web's store holds.
+async fn stored_sessions(store: &Store) -> i64 {
+    let url = Db::sqlite_url(&store.config.data_dir, "web");
+    let db = Db::open(&url, "web", &web_widget::server::MIGRATOR).await.unwrap();
+    let count = sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(db.pool()).await.unwrap();
+    db.close().await;
+    count
+}
 
 /// A client that keeps the session cookie and shows redirects instead of following them.
 struct Visitor {
@@ -100,8 +110,11 @@ async fn online_boutique_routes_accept_its_form_fields() {
     let product = visitor.get("/product/oak-bookcase").await;
     assert!(product.status == StatusCode::OK && product.body.contains(r#"name="product_id""#));
     assert_eq!(visitor.get("/product/no-such-thing").await.status, StatusCode::NOT_FOUND);
+    Visitor::new(&store).get("/").await;
+    assert_eq!(stored_sessions(&store).await, 0, "page views alone store no session");
 
     redirected(&visitor.post("/cart", &[("product_id", "velvet-cushion"), ("quantity", "3")]).await, "/cart");
+    assert_eq!(stored_sessions(&store).await, 1, "a cart line keeps the session");
     let cart = visitor.get("/cart").await;
     assert!(cart.body.contains("× 3") && cart.body.contains(r#"name="credit_card_cvv""#), "{}", cart.body);
     assert_eq!(

@@ -50,6 +50,9 @@ pub struct Session {
     pub conversation: Option<(String, Option<String>)>,
     /// When it was last used, Unix seconds.
     pub seen_at: i64,
+    /// Whether the store holds it yet: a visitor's session is stored once it holds something
+    /// (a cart line, a currency), so cookie-less clients' page views write nothing.
+    pub stored: bool,
 }
 
 /// Accounts and sessions.
@@ -111,7 +114,8 @@ impl AccountStore {
         }))
     }
 
-    /// Starts a session with `cart_id` and `currency`, signed in as `subject` if given.
+    /// Stores a session with `cart_id` and `currency`, signed in as `subject` if given (once: a
+    /// session stored already is left as it is).
     pub async fn open_session(
         &self,
         id_hash: &str,
@@ -122,7 +126,7 @@ impl AccountStore {
         let now = unix_now();
         sqlx::query(
             "INSERT INTO sessions (id_hash, cart_id, currency, subject, created_at, seen_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)",
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING",
         )
         .bind(id_hash)
         .bind(cart_id)
@@ -165,6 +169,7 @@ impl AccountStore {
             account,
             conversation,
             seen_at: row.try_get("seen_at")?,
+            stored: true,
         }))
     }
 

@@ -1,6 +1,8 @@
 //! Browser sessions: a random cookie names a row of the web's store (known there only by its
 //! SHA-256), which holds the cart, the currency and who is signed in. Every request gets one;
-//! a request without a valid cookie starts a new session and the response sets its cookie.
+//! a request without a valid cookie starts a new session and the response sets its cookie. A new
+//! session is stored only when something is kept in it ([`keep`]), so the page views of clients
+//! that send no cookie write nothing.
 //!
 //! Cookies are `HttpOnly` and `SameSite=Lax`, so a form posted from another site arrives without
 //! them and acts on a fresh, empty session: no cross-site request can act as the user.
@@ -136,10 +138,10 @@ pub async fn load(State(state): State<AppState>, mut request: Request, next: Nex
             }
             (session, None)
         }
-        None => match start(&state, None, DEFAULT_CURRENCY, None).await {
-            Ok((session, cookie)) => (session, Some(cookie)),
-            Err(failure) => return failure.into_response(),
-        },
+        None => {
+            let (session, cookie) = fresh(None, DEFAULT_CURRENCY, None);
+            (session, Some(cookie))
+        }
     };
     request.extensions_mut().insert(session);
     let mut response = next.run(request).await;
@@ -152,28 +154,37 @@ pub async fn load(State(state): State<AppState>, mut request: Request, next: Nex
     response
 }
 
-/// Starts a session: with `cart` (a new one if `None`), `currency`, signed in as `account`.
-/// Returns it and its cookie.
-pub async fn start(
-    state: &AppState,
-    cart: Option<&str>,
-    currency: &str,
-    account: Option<&Account>,
-) -> Result<(Session, String), Failure> {
+/// A new session (not stored yet) with `cart` (a new one if `None`), `currency`, signed in as
+/// `account`, and its cookie.
+fn fresh(cart: Option<&str>, currency: &str, account: Option<&Account>) -> (Session, String) {
     let cookie = new_cookie();
-    let id_hash = hash(&cookie);
-    let cart = cart.map_or_else(|| format!("web-{}", uuid::Uuid::new_v4().simple()), str::to_owned);
-    let subject = account.map(|account| account.subject.as_str());
-    state.accounts.open_session(&id_hash, &cart, currency, subject).await?;
     let session = Session {
-        id_hash,
-        cart_id: cart,
+        id_hash: hash(&cookie),
+        cart_id: cart.map_or_else(|| format!("web-{}", uuid::Uuid::new_v4().simple()), str::to_owned),
         currency: currency.to_owned(),
         account: account.cloned(),
         conversation: None,
         seen_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+        stored: false,
     };
-    Ok((session, cookie))
+    (session, cookie)
+}
+
+/// Stores `session` if it is not yet: before anything is kept in it or under its cart.
+pub async fn keep(state: &AppState, session: &Session) -> Result<(), Failure> {
+    if !session.stored {
+        let subject = session.account.as_ref().map(|account| account.subject.as_str());
+        state.accounts.open_session(&session.id_hash, &session.cart_id, &session.currency, subject).await?;
+    }
+    Ok(())
+}
+
+/// Starts and stores a session with `cart`, `currency`, signed in as `account`; returns its
+/// cookie.
+pub async fn start(state: &AppState, cart: &str, currency: &str, account: &Account) -> Result<String, Failure> {
+    let (session, cookie) = fresh(Some(cart), currency, Some(account));
+    keep(state, &session).await?;
+    Ok(cookie)
 }
 
 #[cfg(test)]

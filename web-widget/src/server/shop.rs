@@ -244,6 +244,7 @@ pub async fn add_to_cart(State(state): State<AppState>, session: Current, Form(f
         .ok()
         .filter(|quantity| (1..=99).contains(quantity))
         .ok_or_else(|| Error::invalid("quantity", "choose a quantity from 1 to 99"))?;
+    session::keep(&state, &session).await?;
     state.peers.add_to_cart(&session.cart_id, form.product_id.trim(), quantity).await?;
     Ok(see_other("/cart"))
 }
@@ -356,6 +357,7 @@ pub async fn set_currency(
     Form(form): Form<SetCurrency>,
 ) -> Page {
     let code = CurrencyCode::parse(form.currency_code.trim()).map_err(|why| Error::invalid("currency_code", why))?;
+    session::keep(&state, &session).await?;
     state.accounts.set_currency(&session.id_hash, code.as_str()).await?;
     let back = headers.get(header::REFERER).and_then(|referer| referer.to_str().ok()).and_then(|referer| {
         referer.split_once("://").and_then(|(_, rest)| rest.find('/').map(|at| rest[at..].to_owned()))
@@ -402,7 +404,7 @@ pub async fn sign_in(State(state): State<AppState>, session: Current, Form(form)
         let body = view! { <SignIn email=form.email next=form.next error/> }.into_any();
         return Ok((StatusCode::UNAUTHORIZED, page("Sign in", Some(frame.chrome), body)).into_response());
     };
-    let (_, cookie) = session::start(&state, Some(&session.cart_id), &session.currency, Some(&account)).await?;
+    let cookie = session::start(&state, &session.cart_id, &session.currency, &account).await?;
     state.accounts.close_session(&session.id_hash).await?;
     tracing::info!(subject = %account.subject, role = %account.role, "Signed in.");
     let home = if account.role.is_staff() { "/crm" } else { "/account" };
