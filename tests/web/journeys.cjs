@@ -47,10 +47,19 @@ async function signIn(page, email) {
 async function chat(page, text) {
   const summary = page.locator('details.chat summary');
   if (!(await page.locator('details.chat[open]').count())) await summary.click();
+  // Every text the status showed, even one replaced within the same task: the records keep the
+  // old values and the removed and added text nodes.
   await page.evaluate(() => {
     window.__statuses = [];
-    new MutationObserver(() => window.__statuses.push(document.querySelector('.chat-status').textContent))
-      .observe(document.querySelector('.chat-status'), { childList: true, subtree: true, characterData: true });
+    const seen = (text) => { if (text) window.__statuses.push(text); };
+    new MutationObserver((records) => {
+      for (const record of records) {
+        seen(record.oldValue);
+        for (const node of [...record.removedNodes, ...record.addedNodes]) seen(node.textContent);
+      }
+      seen(document.querySelector('.chat-status').textContent);
+    }).observe(document.querySelector('.chat-status'),
+      { childList: true, subtree: true, characterData: true, characterDataOldValue: true });
   });
   const answers = await page.locator('.msg.concierge').count();
   await page.fill('#chat-text', text);
