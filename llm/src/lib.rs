@@ -16,7 +16,6 @@ pub mod gguf;
 pub mod message;
 pub mod openai;
 pub mod scripted;
-mod sse;
 pub mod transport;
 pub mod vertex;
 

@@ -6,8 +6,8 @@ use futures_util::stream::{self, BoxStream};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use tokio::sync::mpsc;
 
-use crate::sse::SseDecoder;
 use crate::{Chunk, ModelError};
+use sse_decoder::SseDecoder;
 
 /// How often and how patiently a request is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -49,7 +49,9 @@ mod fetch {
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Headers, ReadableStreamDefaultReader, RequestCredentials, RequestInit, Response, UrlSearchParams};
 
-    use super::super::sse::{ChatEvent, Frames, parse_frame};
+    use sse_decoder::SseDecoder;
+
+    use super::super::sse::{ChatEvent, parse_event};
 
     /// Where the storefront streams the Concierge's answers.
     const STREAM_PATH: &str = "/chat/stream";
@@ -94,19 +96,16 @@ mod fetch {
             .get_reader()
             .dyn_into()
             .map_err(|reader| described(reader.into()))?;
-        let mut frames = Frames::default();
+        let mut decoder = SseDecoder::default();
         loop {
             let chunk = JsFuture::from(reader.read()).await.map_err(described)?;
             if Reflect::get(&chunk, &"done".into()).map_err(described)?.as_bool().unwrap_or(true) {
+                decoder.finish().and_then(|data| parse_event(&data)).into_iter().for_each(&mut *on_event);
                 return Ok(());
             }
             let bytes: Uint8Array =
                 Reflect::get(&chunk, &"value".into()).map_err(described)?.dyn_into().map_err(described)?;
-            for frame in frames.push(&bytes.to_vec()) {
-                if let Some(event) = parse_frame(&frame) {
-                    on_event(event);
-                }
-            }
+            decoder.push(&bytes.to_vec()).iter().filter_map(|data| parse_event(data)).for_each(&mut *on_event);
         }
     }
 }

@@ -1,4 +1,6 @@
-//! Server-sent events, read incrementally: bytes in, each event's `data` out.
+//! Server-sent events, read incrementally: bytes in, each event's `data` out. Free of
+//! dependencies so that the model providers, `boutique chat` and the storefront's chat widget
+//! (compiled to wasm32) read them with one decoder.
 
 /// Splits a byte stream into events and returns each event's data (its `data:` lines joined).
 #[derive(Debug, Default)]
