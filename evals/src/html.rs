@@ -90,7 +90,7 @@ pub fn html(report: &RunReport) -> String {
     );
     for suite in &report.suites {
         let class = if suite.pass_hat_k() >= 1.0 && suite.leaks == 0 { "pass" } else { "fail" };
-        let attack = suite.attack_success_rate.map_or_else(|| "–".to_owned(), |rate| format!("{:.0}%", rate * 100.0));
+        let attack = suite.attack_percent("–");
         let _ = write!(
             page,
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{attack}</td></tr>",

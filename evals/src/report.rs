@@ -166,6 +166,11 @@ impl SuiteReport {
     pub fn pass_hat_k(&self) -> f64 {
         self.pass_hat.last().copied().unwrap_or_default()
     }
+
+    /// The attack success rate as a whole percentage, `absent` for suites that are not attacks.
+    pub fn attack_percent(&self, absent: &str) -> String {
+        self.attack_success_rate.map_or_else(|| absent.to_owned(), |rate| format!("{:.0}%", rate * 100.0))
+    }
 }
 
 impl RunReport {
@@ -225,8 +230,7 @@ impl RunReport {
             "p50/max ms"
         );
         for suite in &self.suites {
-            let attack =
-                suite.attack_success_rate.map_or_else(|| "-".to_owned(), |rate| format!("{:.0}%", rate * 100.0));
+            let attack = suite.attack_percent("-");
             let _ = writeln!(
                 out,
                 "{:<22} {:>5} {:>8.3} {:>8.3} {:>10.3} {:>11.3} {:>5} {:>7} {:>13}",
