@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::accounts::{Account, Session};
-use super::session::Current;
+use super::peers::unavailable;
+use super::session::{Current, Elsewhere, local_path};
 use super::{AppState, Failure};
 use crate::islands::{ChatLine, ChatProps, Speaker};
 
@@ -29,18 +30,23 @@ pub struct Message {
     return_to: Option<String>,
 }
 
-/// Who may chat, and about whom: customers about themselves, staff about the customer they chose.
+/// Whom `account` talks about: customers about themselves (no one else), staff about the
+/// customer they chose.
+fn about<'a>(account: &Account, customer: Option<&'a str>) -> Option<&'a str> {
+    customer.filter(|id| account.role.is_staff() && !id.is_empty())
+}
+
+/// Who may chat, and about whom.
 fn speaker(session: &Session, customer: Option<String>) -> Result<(&Account, Option<String>), Failure> {
     let account = session
         .account
         .as_ref()
         .ok_or_else(|| Error::Unauthorized { detail: "sign in to chat with the Concierge".into() })?;
-    let about = if account.role.is_staff() { customer.filter(|id| !id.is_empty()) } else { None };
-    Ok((account, about))
+    Ok((account, about(account, customer.as_deref()).map(str::to_owned)))
 }
 
 fn concierge_error(error: reqwest::Error) -> Failure {
-    Failure::from(Error::Unavailable { dependency: "concierge".into(), detail: error.to_string() })
+    Failure::from(unavailable("concierge", &error))
 }
 
 /// Opens a conversation about `customer` and remembers it in the session.
@@ -114,7 +120,7 @@ async fn send(
 }
 
 fn back_to(return_to: Option<&str>) -> Response {
-    let page = return_to.filter(|path| path.starts_with('/') && !path.starts_with("//")).unwrap_or("/");
+    let page = local_path(return_to).unwrap_or_else(|| "/".to_owned());
     Redirect::to(&format!("{page}#chat")).into_response()
 }
 
@@ -126,7 +132,9 @@ pub async fn post(
 ) -> Result<Response, Failure> {
     let return_to = message.return_to.clone();
     if session.account.is_none() {
-        return Ok(Redirect::to(&format!("/signin?next={}", return_to.as_deref().unwrap_or("/"))).into_response());
+        return Ok(
+            Elsewhere::SignIn(local_path(return_to.as_deref()).unwrap_or_else(|| "/".to_owned())).into_response()
+        );
     }
     send(&state, &session, message, "application/json").await?;
     Ok(back_to(return_to.as_deref()))
@@ -184,7 +192,7 @@ pub async fn transcript(
     suggestion: Option<String>,
 ) -> Option<ChatProps> {
     let account = session.account.as_ref()?;
-    let customer = if account.role.is_staff() { customer } else { None };
+    let customer = about(account, customer);
     let mut chat = ChatProps {
         open: suggestion.is_some(),
         return_to: path.to_owned(),

@@ -46,6 +46,11 @@ impl Default for WebSettings {
 }
 
 impl WebSettings {
+    /// How long a session lasts unused, in seconds.
+    pub fn session_secs(&self) -> i64 {
+        i64::from(self.session_days) * 86_400
+    }
+
     /// Checks every value; names the first bad field.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         if !(1_000..=10_000_000).contains(&self.password_iterations) {
@@ -146,7 +151,7 @@ pub async fn run_session_sweeper(settings: WebSettings, db: Db, shutdown: Cancel
     let store = AccountStore::new(&db);
     loop {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        match store.expire_sessions(now - i64::from(settings.session_days) * 86_400).await {
+        match store.expire_sessions(now - settings.session_secs()).await {
             Ok(0) => {}
             Ok(dropped) => tracing::info!(dropped, "Dropped expired web sessions."),
             Err(error) => tracing::warn!(%error, "Could not drop expired web sessions."),

@@ -91,7 +91,7 @@ impl Peers {
     pub async fn products(&self, category: Option<&str>) -> Result<Vec<Product>> {
         let mut path = "/v1/products?limit=100".to_owned();
         if let Some(category) = category {
-            path.push_str(&format!("&category={}", form_urlencoded(category)));
+            path.push_str(&format!("&category={}", escaped(category)));
         }
         let page: Option<Page<Product>> = self.catalog.get(&path).await?;
         Ok(page.map(|page| page.items).unwrap_or_default())
@@ -99,7 +99,7 @@ impl Peers {
 
     /// The product `id`, if the catalog has it.
     pub async fn product(&self, id: &str) -> Result<Option<Product>> {
-        self.catalog.get(&format!("/v1/products/{}", form_urlencoded(id))).await
+        self.catalog.get(&format!("/v1/products/{}", escaped(id))).await
     }
 
     /// Category names with their sizes.
@@ -109,7 +109,7 @@ impl Peers {
 
     /// A product's picture: its bytes and content type.
     pub async fn picture(&self, id: &str) -> Result<Option<(Vec<u8>, String)>> {
-        let url = format!("{}/v1/products/{}/picture", self.catalog.base_url(), form_urlencoded(id));
+        let url = format!("{}/v1/products/{}/picture", self.catalog.base_url(), escaped(id));
         let response = self.http.get(url).timeout(DEADLINE).send().await.map_err(|e| unavailable("catalog", &e))?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
@@ -156,13 +156,12 @@ impl Peers {
 
     /// The customer `id`, as the CRM holds them (their own details, to fill in their forms).
     pub async fn customer(&self, id: &str) -> Result<Option<Customer>> {
-        self.crm.get(&format!("/v1/customers/{}", form_urlencoded(id))).await
+        self.crm.get(&format!("/v1/customers/{}", escaped(id))).await
     }
 
     /// Customers whose name or email contains `text` (staff search).
     pub async fn search_customers(&self, text: &str) -> Result<Vec<Customer>> {
-        let page: Option<Page<Customer>> =
-            self.crm.get(&format!("/v1/customers?limit=25&q={}", form_urlencoded(text))).await?;
+        let page: Option<Page<Customer>> = self.crm.get(&format!("/v1/customers?limit=25&q={}", escaped(text))).await?;
         Ok(page.map(|page| page.items).unwrap_or_default())
     }
 
@@ -221,11 +220,12 @@ impl Mcp {
     }
 }
 
-fn unavailable(peer: &str, error: &reqwest::Error) -> Error {
+/// The error for a `peer` that could not be reached.
+pub fn unavailable(peer: &str, error: &reqwest::Error) -> Error {
     Error::Unavailable { dependency: peer.to_owned(), detail: error.to_string() }
 }
 
 /// `text` escaped for a URL's query or path segment.
-pub fn form_urlencoded(text: &str) -> String {
+pub fn escaped(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -50,6 +50,11 @@ impl IntoResponse for Elsewhere {
     }
 }
 
+/// `path` if it is a path on this site: only such a path is a place to go back to.
+pub fn local_path(path: Option<&str>) -> Option<String> {
+    path.filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')).map(str::to_owned)
+}
+
 /// The signed-in staff member; anyone else is sent [`Elsewhere`].
 pub struct Staff(pub Account);
 
@@ -110,7 +115,7 @@ pub fn set_cookie(state: &AppState, cookie: Option<&str>) -> HeaderValue {
     let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
     let value = match cookie {
         Some(cookie) => {
-            let max_age = u64::from(state.settings.session_days) * 86_400;
+            let max_age = state.settings.session_secs();
             format!("{COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
         }
         None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
@@ -121,7 +126,7 @@ pub fn set_cookie(state: &AppState, cookie: Option<&str>) -> HeaderValue {
 /// Middleware: loads the request's session (starting one if needed) into its extensions.
 pub async fn load(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let oldest = now - i64::from(state.settings.session_days) * 86_400;
+    let oldest = now - state.settings.session_secs();
     let known = match cookie_of(request.headers()) {
         Some(cookie) => match state.accounts.session(&hash(cookie)).await {
             Ok(session) => session.filter(|session| session.seen_at >= oldest),

@@ -5,6 +5,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use business_services::cart::domain::Cart;
 use business_services::catalog::domain::{Product, StockClass};
 use business_services::checkout::domain::OrderStatus;
 use business_services::currency::domain::{Rate, convert};
@@ -23,7 +24,7 @@ use super::pages::{
     SignIn, SignedIn,
 };
 use super::render::page;
-use super::session::{self, Current, Customer};
+use super::session::{self, Current, Customer, local_path};
 use super::{AppState, Failure};
 
 type Page = Result<Response, Failure>;
@@ -35,7 +36,7 @@ pub struct Prices {
 }
 
 impl Prices {
-    /// `money` in the shown currency, with its symbol: `$12.30`, `¥1,230` is shown as `¥1230`.
+    /// `money` in the shown currency, with its symbol: `$12.30`, `€11.35`, `¥1230`.
     pub fn show(&self, money: Money) -> String {
         let shown = self.convert(money);
         format!("{}{}", shown.currency.info().symbol, shown.amount())
@@ -56,6 +57,8 @@ pub struct Frame {
     pub chrome: Chrome,
     /// Price formatting.
     pub prices: Prices,
+    /// The session's cart, as read for the header (the cart page shows it too).
+    pub cart: Result<Cart, Error>,
 }
 
 /// Gathers the frame of a page at `path` for `session`; the chat is about `customer` for staff,
@@ -87,13 +90,13 @@ pub async fn frame(
             .account
             .as_ref()
             .map(|account| SignedIn { name: account.display_name.clone(), staff: account.role.is_staff() }),
-        cart_units: cart.map(|cart| cart.item_count).unwrap_or_default(),
+        cart_units: cart.as_ref().map(|cart| cart.item_count).unwrap_or_default(),
         currency: to.as_str().to_owned(),
         currencies,
         chat,
         path: path.to_owned(),
     };
-    Frame { chrome, prices: Prices { rates, to } }
+    Frame { chrome, prices: Prices { rates, to }, cart }
 }
 
 fn card(product: &Product, prices: &Prices) -> ProductCard {
@@ -103,11 +106,6 @@ fn card(product: &Product, prices: &Prices) -> ProductCard {
         price: prices.show(product.price),
         freight: product.stock_class == StockClass::Oversized,
     }
-}
-
-/// Only a path on this site is a place to go back to.
-fn local_path(path: Option<&str>) -> Option<String> {
-    path.filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')).map(str::to_owned)
 }
 
 fn see_other(path: &str) -> Response {
@@ -163,28 +161,21 @@ async fn cart_page(
     form: CheckoutForm,
     error: Option<(StatusCode, String)>,
 ) -> Page {
-    let (frame, cart, products) = tokio::join!(
-        frame(state, session, "/cart", None, None),
-        state.peers.cart(&session.cart_id),
-        state.peers.products(None)
-    );
+    let (Frame { chrome, prices, cart }, products) =
+        tokio::join!(frame(state, session, "/cart", None, None), state.peers.products(None));
     let (cart, products) = (cart?, products?);
-    let mut subtotal = Money::zero(frame.prices.to);
+    let mut subtotal = Money::zero(prices.to);
     let mut lines = Vec::new();
     for item in &cart.items {
         let Some(product) = products.iter().find(|product| product.id == item.product_id) else { continue };
         let total = product.price.checked_mul(i64::from(item.quantity)).unwrap_or(product.price);
-        subtotal = subtotal.checked_add(frame.prices.convert(total)).unwrap_or(subtotal);
-        lines.push(CartLine {
-            card: card(product, &frame.prices),
-            quantity: item.quantity,
-            total: frame.prices.show(total),
-        });
+        subtotal = subtotal.checked_add(prices.convert(total)).unwrap_or(subtotal);
+        lines.push(CartLine { card: card(product, &prices), quantity: item.quantity, total: prices.show(total) });
     }
-    let subtotal = frame.prices.show(subtotal);
+    let subtotal = prices.show(subtotal);
     let (status, message) = error.map_or((StatusCode::OK, None), |(status, message)| (status, Some(message)));
     let body = view! { <CartPage lines subtotal form error=message/> }.into_any();
-    Ok((status, page("Cart", Some(frame.chrome), body)).into_response())
+    Ok((status, page("Cart", Some(chrome), body)).into_response())
 }
 
 /// What the checkout form starts with: the customer's default address when signed in, else
