@@ -44,7 +44,7 @@ async fn measure(name: &str, queue: Arc<dyn Queue>, wake: Arc<Notify>, messages:
     queue.subscribe(&subscription).await.expect("subscribe");
     let shutdown = CancellationToken::new();
     let settings = PushSettings { batch: 64, idle_poll_ms: 5, ..PushSettings::default() };
-    tokio::spawn(Pusher::new(queue.clone(), settings, None, wake).run(subscription, shutdown.clone()));
+    tokio::spawn(Pusher::new(queue.clone(), settings, None, wake).run(subscription.name, shutdown.clone()));
 
     let mut published = HashMap::with_capacity(messages);
     let started = Instant::now();

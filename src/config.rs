@@ -27,6 +27,9 @@ pub struct Config {
     pub demo_data: bool,
     /// Where each system listens, is reached, and keeps its data.
     pub systems: BTreeMap<String, Deployment>,
+    /// Connections to PostgreSQL this process may hold, shared evenly by the systems it runs
+    /// there (at least 2 each): together they must stay under the server's `max_connections`.
+    pub database_connections: u32,
     /// Bearer token that opens each system's admin API (`/admin/…`); closed when unset.
     pub admin_token: Option<String>,
     /// Fault injection per system, e.g. `[[faults.catalog.rules]] latency_ms = 200`.
@@ -72,6 +75,9 @@ impl Default for Config {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             demo_data: true,
             systems: BTreeMap::new(),
+            // Room under PostgreSQL's default limit of 100 for tools, migrations and a second
+            // process during a rolling restart.
+            database_connections: 64,
             admin_token: None,
             // The legacy ERP is slow by nature; raise or lower it here or at run time.
             faults: BTreeMap::from([(
@@ -181,6 +187,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("data_dir", "must name a folder"));
+        }
+        if self.database_connections < 2 {
+            return Err(ConfigError::new("database_connections", "must be at least 2"));
         }
         for (name, deployment) in &self.systems {
             let key = |field: &str| format!("systems.{name}.{field}");

@@ -27,10 +27,19 @@ pub async fn list(broker_url: &str, subscription: Option<&str>) -> anyhow::Resul
     Ok(())
 }
 
-/// Puts one dead letter, or all of a subscription's, back for delivery.
-pub async fn replay(broker_url: &str, subscription: &str, message_id: Option<&str>) -> anyhow::Result<()> {
+/// Puts one dead letter, or all of a subscription's, back for delivery: an operator's write,
+/// authorized by the `admin_token` the broker was given.
+pub async fn replay(
+    broker_url: &str,
+    admin_token: Option<&str>,
+    subscription: &str,
+    message_id: Option<&str>,
+) -> anyhow::Result<()> {
+    let token = admin_token
+        .context("replaying is for operators: set BOUTIQUE_ADMIN_TOKEN (or admin_token) to the broker's admin token")?;
     let url = format!("{broker_url}/v1/subscriptions/{subscription}/replay");
-    let answer = call(reqwest::Client::new().post(&url).json(&json!({ "message_id": message_id }))).await?;
+    let request = reqwest::Client::new().post(&url).bearer_auth(token).json(&json!({ "message_id": message_id }));
+    let answer = call(request).await?;
     println!("{} message(s) of {subscription} replayed", answer["replayed"]);
     Ok(())
 }
@@ -44,4 +53,15 @@ async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         anyhow::bail!("the broker answered {status}: {}", body["detail"].as_str().unwrap_or_default());
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn replaying_without_the_admin_token_says_which_to_set() {
+        let error = replay("http://127.0.0.1:9", None, "oms-orders", None).await.unwrap_err().to_string();
+        assert!(error.contains("BOUTIQUE_ADMIN_TOKEN"), "{error}");
+    }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use boutique::config::Config;
 use boutique::systems::{self, System, shown_path};
-use boutique::{chat, dead_letters, eval, mcp};
+use boutique::{audit, chat, dead_letters, eval, mcp};
 use clap::{Parser, Subcommand};
 use mcp_server::token::Role;
 use tokio_util::sync::CancellationToken;
@@ -76,6 +76,10 @@ enum Command {
         #[command(subcommand)]
         action: EvalAction,
     },
+    /// Checks that money and goods add up across the stores: no charge without its order, no
+    /// open hold, no stock or slot held for nobody, ledger equal to payments; exits non-zero
+    /// when anything is off.
+    Audit,
     /// Creates or upgrades the stores of the named systems (all if none), then exits.
     Migrate {
         /// Systems to migrate: catalog, currency, cart.
@@ -92,7 +96,7 @@ enum DeadLetterAction {
         #[arg(long)]
         subscription: Option<String>,
     },
-    /// Puts dead letters back for delivery with fresh attempts.
+    /// Puts dead letters back for delivery with fresh attempts (needs BOUTIQUE_ADMIN_TOKEN).
     Replay {
         /// The subscription, e.g. oms-orders.
         subscription: String,
@@ -211,7 +215,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match action {
                 DeadLetterAction::List { subscription } => dead_letters::list(&broker, subscription.as_deref()).await,
                 DeadLetterAction::Replay { subscription, message_id } => {
-                    dead_letters::replay(&broker, &subscription, message_id.as_deref()).await
+                    let token = config.admin_token.as_deref();
+                    dead_letters::replay(&broker, token, &subscription, message_id.as_deref()).await
                 }
             }
         }
@@ -279,6 +284,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 if !short.is_empty() {
                     anyhow::bail!("below pass^{trials} {floor} or leaking: {}", short.join(", "));
                 }
+            }
+            Ok(())
+        }
+        Command::Audit => {
+            let findings = audit::run(&config).await?;
+            print!("{findings}");
+            if !findings.clean() {
+                anyhow::bail!("the audit found the figures above not 0");
             }
             Ok(())
         }

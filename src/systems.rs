@@ -165,10 +165,16 @@ impl fmt::Display for System {
 pub async fn open_stores(config: &Config, systems: &[System]) -> anyhow::Result<BTreeMap<System, Db>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
+    // The systems on PostgreSQL share the process's connection budget; SQLite files are apart.
+    let on_postgres =
+        |system: &System| system.migrator().is_some() && config.database_url(*system).starts_with("postgres");
+    let sharing = u32::try_from(systems.iter().filter(|system| on_postgres(system)).count()).unwrap_or(u32::MAX);
+    let share = (config.database_connections / sharing.max(1)).max(2);
     let mut stores = BTreeMap::new();
     for &system in systems {
         let Some(migrator) = system.migrator() else { continue };
-        let db = Db::open(&config.database_url(system), system.name(), migrator)
+        let pool = on_postgres(&system).then_some(share);
+        let db = Db::open_with_pool(&config.database_url(system), system.name(), migrator, pool)
             .await
             .with_context(|| format!("{system}: the store could not be opened"))?;
         stores.insert(system, db);

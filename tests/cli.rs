@@ -251,6 +251,32 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
         assert_eq!(shipments["items"].as_array().map(Vec::len), Some(1), "{shipments}");
         let balance = get_json(format!("{}/v1/trial-balance", first.url("accounting"))).await;
         assert_eq!(balance["balanced"], true, "{balance}");
+        // The audit finds the money and goods accounted for once the order has settled, and an
+        // authorization no order accounts for once there is one.
+        let audit = || {
+            let output = boutique(workdir.path(), &["audit", "--data-dir", &data_dir_arg], &env)
+                .output()
+                .expect("run boutique audit");
+            (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !audit().0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let (clean, findings) = audit();
+        assert!(clean && findings.contains("lost paid orders                 0"), "{findings}");
+        let stray = json!({"reference": "stray-hold", "amount": {"currency": "USD", "minor_units": 500},
+            "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2035, "cvv": "123"}});
+        let held = reqwest::Client::new()
+            .post(format!("{}/v1/authorizations", first.url("payment")))
+            .header("idempotency-key", "stray-hold")
+            .json(&stray)
+            .send()
+            .await
+            .expect("payment answers");
+        assert_eq!(held.status(), StatusCode::CREATED);
+        let (clean, findings) = audit();
+        assert!(!clean && findings.contains("open authorizations              1"), "{findings}");
         let listed = boutique(workdir.path(), &["dead-letters", "list"], &[("BROKER_URL", first.url("broker"))])
             .output()
             .expect("run boutique dead-letters");

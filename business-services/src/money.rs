@@ -91,7 +91,24 @@ impl CurrencyCode {
     pub fn minor_per_major(self) -> i64 {
         10_i64.pow(u32::from(self.0.exponent))
     }
+
+    /// The largest amount of this currency a request may carry, in minor units:
+    /// [`MAX_MAJOR_UNITS`] major units (100,000,000,000 for USD, 1,000,000,000 for JPY or KRW).
+    pub fn max_minor_units(self) -> i64 {
+        MAX_MAJOR_UNITS * self.minor_per_major()
+    }
 }
+
+/// The largest amount any request may carry, in major units of its currency, either way:
+/// USD 1,000,000,000.00, JPY 1,000,000,000.
+///
+/// Far above any order, and far enough below `i64::MAX` minor units that tens of millions of
+/// such amounts add up without overflow; every system that accepts money checks it at the door.
+pub const MAX_MAJOR_UNITS: i64 = 1_000_000_000;
+
+/// The largest [`CurrencyCode::max_minor_units`] of any currency (those with two decimals): the
+/// bound the OpenAPI documents give `minor_units` in requests.
+pub const MAX_MINOR_UNITS: i64 = MAX_MAJOR_UNITS * 100;
 
 impl fmt::Display for CurrencyCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -145,6 +162,50 @@ impl Money {
     pub fn checked_mul(self, quantity: i64) -> Option<Money> {
         self.minor_units.checked_mul(quantity).map(|minor_units| Money::new(self.currency, minor_units))
     }
+
+    /// Checks an amount a request carries: at most [`MAX_MAJOR_UNITS`] major units of its
+    /// currency either way. Callers add their own sign rules.
+    pub fn check_bounds(self) -> Result<Money, String> {
+        let max = self.currency.max_minor_units();
+        if self.minor_units.unsigned_abs() <= max.unsigned_abs() {
+            Ok(self)
+        } else {
+            let max = Money::new(self.currency, max);
+            Err(format!("must be at most {max} either way ({} minor units), got {self}", max.minor_units))
+        }
+    }
+}
+
+/// The OpenAPI schema of an amount in a request: a [`Money`] whose `minor_units` is bounded as
+/// [`Money::check_bounds`] checks. Use it on request fields with
+/// `#[schema(schema_with = crate::money::bounded_schema)]`; answers keep the unbounded [`Money`],
+/// since their sums (totals, balances) may exceed what one request carries.
+pub fn bounded_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .description(Some(format!(
+            "An amount: at most {MAX_MAJOR_UNITS} major units of its currency either way \
+             ({MAX_MINOR_UNITS} minor units with two decimals, {MAX_MAJOR_UNITS} without, as JPY)."
+        )))
+        .property("currency", ObjectBuilder::new().schema_type(Type::String).examples(["USD"]))
+        .required("currency")
+        .property("minor_units", bounded_minor_units_schema())
+        .required("minor_units")
+        .build()
+}
+
+/// The OpenAPI schema of a request's amount in minor units, bounded as
+/// [`Money::check_bounds`] checks (to the loosest currency's bound: the document cannot say that
+/// JPY's is a hundredth of it).
+fn bounded_minor_units_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(-MAX_MINOR_UNITS))
+        .maximum(Some(MAX_MINOR_UNITS))
+        .examples([1999])
+        .build()
 }
 
 impl Money {
@@ -204,8 +265,37 @@ pub fn divide(numerator: i128, denominator: i128, mode: Rounding) -> Option<i128
     Some(if round_away { quotient + away } else { quotient })
 }
 
+/// Proptest strategies for money, for every system's property tests.
+#[cfg(test)]
+pub(crate) mod strategies {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any supported currency.
+    pub fn any_currency() -> impl Strategy<Value = CurrencyCode> {
+        prop::sample::select(CurrencyCode::all().collect::<Vec<_>>())
+    }
+
+    /// Any amount: mostly near the bounds and the ends of `i64`, where mistakes live.
+    pub fn any_amount() -> impl Strategy<Value = Money> {
+        let near = |edge: i64| (-3_i64..=3).prop_map(move |offset| edge.saturating_add(offset));
+        let minor = prop_oneof![
+            any::<i64>(),
+            near(MAX_MINOR_UNITS),
+            near(-MAX_MINOR_UNITS),
+            near(MAX_MAJOR_UNITS),
+            near(-MAX_MAJOR_UNITS),
+            near(i64::MAX),
+            near(i64::MIN),
+            near(0),
+        ];
+        (any_currency(), minor).prop_map(|(currency, minor_units)| Money::new(currency, minor_units))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::strategies::any_amount;
     use super::*;
     use proptest::prelude::*;
 
@@ -254,6 +344,17 @@ mod tests {
             assert_eq!(divide(n, d, AwayFromZero), Some(up), "{n}/{d} away_from_zero");
         }
         assert_eq!(divide(1, 0, HalfEven), None);
+    }
+
+    #[test]
+    fn the_documented_bound_is_the_loosest_currency_bound_and_sums_of_bounded_amounts_fit() {
+        let loosest = CurrencyCode::all().map(CurrencyCode::max_minor_units).max();
+        assert_eq!(loosest, Some(MAX_MINOR_UNITS));
+        assert_eq!(CurrencyCode::parse("JPY").unwrap().max_minor_units(), MAX_MAJOR_UNITS);
+        assert!(MAX_MINOR_UNITS.checked_mul(10_000_000).is_some(), "ten million bounded amounts add up");
+        let schema = serde_json::to_value(bounded_schema()).unwrap();
+        assert_eq!(schema["properties"]["minor_units"]["maximum"], MAX_MINOR_UNITS);
+        assert_eq!(schema["properties"]["minor_units"]["minimum"], -MAX_MINOR_UNITS);
     }
 
     fn any_rounding() -> impl Strategy<Value = Rounding> {
@@ -313,6 +414,17 @@ mod tests {
             let sum = Money::new(CurrencyCode::USD, a).checked_add(Money::new(CurrencyCode::USD, b));
             prop_assert_eq!(sum.map(|m| m.minor_units), a.checked_add(b));
             prop_assert_eq!(Money::new(CurrencyCode::USD, a).checked_add(Money::new(CurrencyCode::EUR, b)), None);
+        }
+
+        #[test]
+        fn amounts_are_bounded_per_currency_either_way(amount in any_amount()) {
+            let max = amount.currency.max_minor_units();
+            let within = (-max..=max).contains(&amount.minor_units);
+            let checked = amount.check_bounds();
+            prop_assert_eq!(checked.is_ok(), within, "{}", amount);
+            if let Err(message) = checked {
+                prop_assert!(message.contains(&Money::new(amount.currency, max).to_string()), "{}", message);
+            }
         }
 
         #[test]

@@ -2,6 +2,7 @@
 //! document), and the user's confirmation of a hand-over.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -12,11 +13,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use business_services::cart::domain::CartId;
 use business_services::platform::error::{Error, Problem};
+use business_services::platform::openapi::ProblemResponses;
 use futures_util::StreamExt;
 use llm::Message;
 use mcp_server::token::{Claims, TokenKey};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::agent::{Concierge, ConciergeError, Event};
 use crate::session::{self, Scope};
@@ -27,15 +30,51 @@ struct AppState {
     sessions: TokenKey,
 }
 
-/// The routes, answering for `concierge` to sessions signed with `sessions`.
+/// The routes, answering for `concierge` to sessions signed with `sessions`, with `/healthz`
+/// and the OpenAPI document at `/openapi.json`. Not wrapped in the business systems' service
+/// shell: its 10 s request deadline would cut the JSON answer of a turn, which may take a minute.
 pub fn routes(concierge: Concierge, sessions: TokenKey) -> Router {
+    let mut openapi = ApiDoc::openapi();
+    ProblemResponses.modify(&mut openapi);
+    let openapi = Arc::new(openapi);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/v1/conversations", post(open))
         .route("/v1/conversations/{id}", get(show))
         .route("/v1/conversations/{id}/messages", post(send))
         .route("/v1/conversations/{id}/handover", post(confirm_handover))
         .with_state(AppState { concierge, sessions })
+}
+
+/// The Concierge's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "concierge",
+        description = "The customer-service agent: conversations whose messages are answered as server-sent \
+            events (`Accept: text/event-stream`: events `text`, `tool`, `handover`, `done`, `error`, each a JSON \
+            document) or as one JSON document. Every route needs a session token minted by the storefront or \
+            `boutique chat` (`Authorization: Bearer …`)."
+    ),
+    paths(open, show, send, confirm_handover),
+    components(schemas(OpenBody, Opened, Conversation, Line, SendBody, Answered, HandedOver, Problem)),
+    modifiers(&SessionAuth),
+    security(("session" = []))
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer session token every route needs.
+struct SessionAuth;
+
+impl Modify for SessionAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("session", SecurityScheme::Http(scheme));
+    }
 }
 
 impl IntoResponse for ConciergeError {
@@ -89,7 +128,8 @@ impl From<ConciergeError> for Response {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// What a new conversation is about.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenBody {
     /// The customer a staff member serves; customers are always themselves.
@@ -100,13 +140,66 @@ struct OpenBody {
     cart_id: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A conversation just opened.
+#[derive(Debug, Serialize, ToSchema)]
 struct Opened {
+    /// Its id, for the other routes.
     conversation_id: String,
+    /// The model answering.
     provider: String,
+    /// Hash of the prompts in force.
     prompts_hash: String,
 }
 
+/// A conversation and its transcript.
+#[derive(Debug, Serialize, ToSchema)]
+struct Conversation {
+    /// Its id.
+    conversation_id: String,
+    /// The model answering.
+    provider: String,
+    /// Hash of the prompts in force.
+    prompts_hash: String,
+    /// Tokens used so far, of the conversation's budget.
+    tokens_used: i64,
+    /// Why a hand-over to a person was proposed, if one awaits the user's confirmation.
+    awaiting_handover: Option<String>,
+    /// The CRM ticket of a confirmed hand-over.
+    ticket_id: Option<String>,
+    /// What was said, oldest first.
+    messages: Vec<Line>,
+}
+
+/// One message of a transcript.
+#[derive(Debug, Serialize, ToSchema)]
+struct Line {
+    /// `user` or `concierge`.
+    from: &'static str,
+    /// What was said.
+    text: String,
+}
+
+/// A turn answered as one document.
+#[derive(Debug, Serialize, ToSchema)]
+struct Answered {
+    /// The whole answer; absent when the turn failed.
+    reply: Option<String>,
+    /// The turn's events, as streamed: `{"type": "text" | "tool" | "handover" | "done" | "error", …}`.
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<Event>,
+}
+
+/// A confirmed hand-over.
+#[derive(Debug, Serialize, ToSchema)]
+struct HandedOver {
+    /// The CRM ticket a person picks it up from.
+    ticket_id: String,
+}
+
+/// Opens a conversation: a customer's about themselves; a staff member's about the customer
+/// named (or none).
+#[utoipa::path(post, path = "/v1/conversations", request_body(content = Option<OpenBody>),
+    responses((status = 201, body = Opened), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn open(SignedIn(claims): SignedIn, State(state): State<AppState>, body: Option<Json<OpenBody>>) -> Answer {
     let body = body.map(|Json(body)| body).unwrap_or_default();
     let customer = match (claims.role.is_staff(), body.customer_id) {
@@ -129,37 +222,50 @@ async fn open(SignedIn(claims): SignedIn, State(state): State<AppState>, body: O
     Ok((StatusCode::CREATED, Json(opened)).into_response())
 }
 
+/// The conversation and its transcript (tool calls left out).
+#[utoipa::path(get, path = "/v1/conversations/{id}", params(("id" = String, Path, description = "Conversation id")),
+    responses((status = 200, body = Conversation), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn show(SignedIn(claims): SignedIn, State(state): State<AppState>, Path(id): Path<String>) -> Answer {
     let conversation = state.concierge.conversation(&claims.sub, &id).await?;
-    let messages: Vec<_> = state
+    let messages = state
         .concierge
         .transcript(&conversation)
         .await?
-        .iter()
-        .map(|message| match message {
-            Message::User { text } => json!({ "from": "user", "text": text }),
-            Message::Assistant { text, .. } => json!({ "from": "concierge", "text": text }),
-            Message::Tool { .. } => json!({}),
+        .into_iter()
+        .filter_map(|message| match message {
+            Message::User { text } => Some(Line { from: "user", text }),
+            Message::Assistant { text, .. } => Some(Line { from: "concierge", text }),
+            Message::Tool { .. } => None,
         })
         .collect();
-    Ok(Json(json!({
-        "conversation_id": conversation.id,
-        "provider": conversation.provider,
-        "prompts_hash": conversation.prompts_hash,
-        "tokens_used": conversation.tokens_used,
-        "awaiting_handover": conversation.escalation,
-        "ticket_id": conversation.ticket_id,
-        "messages": messages,
-    }))
+    Ok(Json(Conversation {
+        conversation_id: conversation.id,
+        provider: conversation.provider,
+        prompts_hash: conversation.prompts_hash,
+        tokens_used: conversation.tokens_used,
+        awaiting_handover: conversation.escalation,
+        ticket_id: conversation.ticket_id,
+        messages,
+    })
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A user's message.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendBody {
+    /// What they say.
     text: String,
 }
 
+/// Sends a message and answers it: as server-sent events with `Accept: text/event-stream`, else
+/// as one JSON document once the turn is over.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", request_body = SendBody,
+    params(("id" = String, Path, description = "Conversation id")),
+    responses((status = 200, body = Answered, content_type = "application/json"),
+              (status = 200, description = "The turn's events as they happen", content_type = "text/event-stream"),
+              (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
 async fn send(
     SignedIn(claims): SignedIn,
     State(state): State<AppState>,
@@ -191,11 +297,15 @@ async fn send(
         Event::Done { reply, .. } => Some(reply.clone()),
         _ => None,
     });
-    Ok(Json(json!({ "reply": reply, "events": events })).into_response())
+    Ok(Json(Answered { reply, events }).into_response())
 }
 
+/// Confirms the hand-over the Concierge proposed: a CRM ticket for a person.
+#[utoipa::path(post, path = "/v1/conversations/{id}/handover", params(("id" = String, Path, description = "Conversation id")),
+    responses((status = 200, body = HandedOver), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
 async fn confirm_handover(SignedIn(claims): SignedIn, State(state): State<AppState>, Path(id): Path<String>) -> Answer {
     let conversation = state.concierge.conversation(&claims.sub, &id).await?;
     let ticket_id = state.concierge.confirm_handover(&conversation).await?;
-    Ok(Json(json!({ "ticket_id": ticket_id })).into_response())
+    Ok(Json(HandedOver { ticket_id }).into_response())
 }

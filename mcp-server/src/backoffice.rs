@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use business_services::catalog::domain::Product;
-use business_services::checkout::domain::Receipt;
+use business_services::catalog::domain::{Product, ProductId};
+use business_services::checkout::domain::{OrderId, Receipt};
 use business_services::crm::domain::{Customer, LoyaltyStatus, Note, Ticket};
 use business_services::fraud::domain::Assessment;
 use business_services::inventory::domain::Stock;
@@ -105,8 +105,8 @@ impl BackOffice {
     }
 
     /// An order's receipt.
-    pub async fn receipt(&self, order: &str) -> Result<Option<Receipt>> {
-        self.checkout.get(&format!("/v1/orders/{}", segment(order)?)).await
+    pub async fn receipt(&self, order: &OrderId) -> Result<Option<Receipt>> {
+        self.checkout.get(&format!("/v1/orders/{order}")).await
     }
 
     /// A customer's latest `limit` receipts, newest first.
@@ -149,8 +149,8 @@ impl BackOffice {
     }
 
     /// A product.
-    pub async fn product(&self, id: &str) -> Result<Option<Product>> {
-        self.catalog.get(&format!("/v1/products/{}", segment(id)?)).await
+    pub async fn product(&self, id: &ProductId) -> Result<Option<Product>> {
+        self.catalog.get(&format!("/v1/products/{id}")).await
     }
 
     /// Every product (for the indexer).
@@ -159,12 +159,13 @@ impl BackOffice {
     }
 
     /// A product's stock; `None` for products the warehouse does not stock (freight items).
-    pub async fn stock(&self, product: &str) -> Result<Option<Stock>> {
-        self.inventory.get(&format!("/v1/stock/{}", segment(product)?)).await
+    pub async fn stock(&self, product: &ProductId) -> Result<Option<Stock>> {
+        self.inventory.get(&format!("/v1/stock/{product}")).await
     }
 }
 
-/// Checks that an id is safe as one path segment or query value: ids here are slugs.
+/// Checks that an id is safe as one path segment or query value: ids here are slugs. (Ids a
+/// caller types are parsed into their newtypes first, which are.)
 fn segment(id: &str) -> Result<&str> {
     let ok = (1..=100).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
     if ok {

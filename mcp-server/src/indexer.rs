@@ -31,7 +31,7 @@ const MAX_PENDING: usize = 10_000;
 const GIVE_UP: Duration = Duration::from_secs(600);
 
 /// What the indexer has done, for `GET /v1/indexer`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Status {
     /// Searchable documents.
     pub documents: usize,

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use business_services::checkout::domain::Receipt;
+use business_services::catalog::domain::ProductId;
+use business_services::checkout::domain::{OrderId, Receipt};
 use business_services::platform::Error;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{Extension, ToolCallContext};
@@ -101,11 +102,16 @@ pub struct SearchArgs {
     pub ranking: Option<Ranking>,
 }
 
-/// Explains a failed read to the caller without leaking internals; logs the rest.
+/// Explains a failed read to the caller without leaking internals; logs the rest. Only a
+/// system that did not answer is worth asking again.
 fn failure(error: Error) -> String {
     match error {
         Error::Invalid { .. } => error.to_string(),
-        Error::Unavailable { dependency, .. } | Error::Upstream { dependency, .. } => {
+        // The system answered: it does not accept the id it was asked about.
+        Error::Upstream { dependency, status: 400 | 422, detail, .. } => {
+            format!("the {dependency} system refused the id as not valid: {detail}; no record has it")
+        }
+        Error::Unavailable { dependency, .. } | Error::Upstream { dependency, status: 500.., .. } => {
             tracing::warn!(%dependency, "A back-office read failed.");
             format!("the {dependency} system did not answer; try again shortly")
         }
@@ -114,6 +120,12 @@ fn failure(error: Error) -> String {
             "the read failed; it has been logged".to_owned()
         }
     }
+}
+
+/// Parses an id the caller sent into its type, so a malformed one is refused here, saying
+/// what form it takes, before any system is asked.
+fn parse_id<T>(parse: fn(&str) -> Result<T, String>, id: &str) -> Result<T, String> {
+    parse(id).map_err(|why| format!("{why}; no record has such an id"))
 }
 
 fn bounded(limit: Option<u32>, default: u32, max: u32) -> Result<usize, String> {
@@ -149,7 +161,8 @@ impl BackOfficeServer {
     /// order that does not exist otherwise, so ids of other customers' orders reveal nothing.
     async fn owned_receipt(&self, caller: &Caller, order_id: &str) -> Result<Receipt, String> {
         let customer = caller.customer()?;
-        match self.shared.backoffice.receipt(order_id).await.map_err(failure)? {
+        let order = parse_id(OrderId::parse, order_id)?;
+        match self.shared.backoffice.receipt(&order).await.map_err(failure)? {
             Some(receipt) if receipt.customer_id.as_deref() == Some(customer) => Ok(receipt),
             _ => Err(format!("no order `{order_id}` found for customer {customer}")),
         }
@@ -347,9 +360,10 @@ impl BackOfficeServer {
         Parameters(args): Parameters<ProductArgs>,
     ) -> Result<Json<ProductView>, String> {
         let backoffice = &self.shared.backoffice;
-        let product = backoffice.product(&args.product_id).await.map_err(failure)?;
-        let product = product.ok_or_else(|| format!("no product `{}` in the catalog", args.product_id))?;
-        let stock = backoffice.stock(product.id.as_str()).await.map_err(failure)?;
+        let id = parse_id(ProductId::parse, &args.product_id)?;
+        let product = backoffice.product(&id).await.map_err(failure)?;
+        let product = product.ok_or_else(|| format!("no product `{id}` in the catalog"))?;
+        let stock = backoffice.stock(&product.id).await.map_err(failure)?;
         let availability = match &stock {
             None => "Delivered by freight on a booked slot; availability is confirmed at checkout.".to_owned(),
             Some(stock) if stock.available <= 0 => "Out of stock.".to_owned(),
@@ -521,5 +535,37 @@ impl ServerHandler for BackOfficeServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         prompts::get(&request.name, request.arguments.as_ref()).map(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_id_is_not_worth_retrying_and_silence_is() {
+        let refused = |status| Error::Upstream {
+            dependency: "catalog".into(),
+            status,
+            detail: "id: 'Walnut_Table' is not a product id".into(),
+            field: Some("id".into()),
+        };
+        for status in [400, 422] {
+            let told = failure(refused(status));
+            assert!(told.contains("not valid") && told.contains("Walnut_Table"), "{told}");
+            assert!(!told.contains("try again"), "{told}");
+        }
+        assert!(failure(refused(503)).contains("try again"));
+        let down = Error::Unavailable { dependency: "catalog".into(), detail: "connection refused".into() };
+        assert!(failure(down).contains("try again"));
+        assert!(!failure(refused(403)).contains("try again"), "a refused credential is no outage");
+    }
+
+    #[test]
+    fn malformed_ids_are_refused_before_any_call() {
+        let told = parse_id(OrderId::parse, "ord_123").unwrap_err();
+        assert!(told.contains("not an order id") && told.contains("ord_"), "{told}");
+        assert!(parse_id(ProductId::parse, "walnut-dining-table").is_ok());
+        assert!(parse_id(ProductId::parse, "Walnut_Dining_Table").is_err());
     }
 }

@@ -97,6 +97,28 @@ async fn staff_see_by_role_agents_masked_analysts_scores() {
 }
 
 #[tokio::test]
+async fn ids_no_system_accepts_are_refused_as_invalid_not_as_an_outage() {
+    let store = Store::start(|_| {}).await;
+    let session = connect(&store, &store.customer_token(ALICE)).await;
+    // Each passes a generic slug check; the catalog and the checkout answer them 422.
+    let calls = [
+        ("product_lookup", json!({"product_id": "Walnut_Dining_Table"}), "not a valid slug"),
+        ("order_lookup", json!({"order_id": "ord_123"}), "not an order id"),
+        ("order_timeline", json!({"order_id": "ORD-1001"}), "not an order id"),
+        ("payment_status", json!({"order_id": "ord_123"}), "not an order id"),
+    ];
+    for (tool, arguments, why) in calls {
+        let told = refused(call(&session, tool, arguments).await);
+        assert!(told.contains(why), "{tool}: {told}");
+        assert!(!told.contains("try again") && !told.contains("did not answer"), "{tool}: {told}");
+    }
+    let product = ok(call(&session, "product_lookup", json!({"product_id": "walnut-dining-table"})).await);
+    assert_eq!(product["product_id"], "walnut-dining-table");
+    session.cancel().await.unwrap();
+    store.stop().await;
+}
+
+#[tokio::test]
 async fn answers_are_capped_and_calls_rate_limited_per_subject() {
     let store = Store::start(|config| {
         config.mcp.max_rows = 1;

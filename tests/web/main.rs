@@ -1,5 +1,6 @@
 //! The web against the whole store: Online Boutique's routes and form fields over plain HTTP,
-//! and the shopper's, the customer's and the agent's journeys in headless Chromium.
+//! product pictures, and the shopper's, the customer's and the agent's journeys in headless
+//! Chromium.
 #![allow(clippy::unwrap_used)]
 
 #[path = "../mcp/harness.rs"]
@@ -10,4 +11,5 @@ mod harness;
 mod support;
 
 mod browser;
+mod pictures;
 mod routes;

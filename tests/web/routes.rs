@@ -93,6 +93,13 @@ fn checkout_form(card: &str) -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// The number the header's cart badge shows on `page`.
+fn cart_badge(page: &str) -> Option<&str> {
+    let badge = &page[page.find(r#""units in the cart""#)?..];
+    let text = &badge[badge.find('>')? + 1..];
+    Some(text[..text.find('<')?].trim())
+}
+
 fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     form.iter().map(|(name, value)| (*name, value.as_str())).collect()
 }
@@ -142,9 +149,18 @@ async fn online_boutique_routes_accept_its_form_fields() {
         "the form comes back with the reason"
     );
 
+    // A card the gateway refuses (expired) brings the form back with the reason, not a 502.
+    let mut expired = checkout_form(&approved_card_number());
+    expired[8].1 = "2020".into();
+    let refused = visitor.post("/cart/checkout", &pairs(&expired)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("expired") && refused.body.contains("2020"), "{}", refused.body);
+
     let placed = visitor.post("/cart/checkout", &pairs(&checkout_form(&approved_card_number()))).await;
     assert_eq!(placed.status, StatusCode::OK, "{}", placed.body);
     assert!(placed.body.contains("your order is placed") && placed.body.contains("ord"), "{}", placed.body);
+    assert_eq!(cart_badge(&refused.body), Some("3"), "a refused checkout keeps the cart");
+    assert_eq!(cart_badge(&placed.body), Some("0"), "the confirmation shows the cart consumed");
     assert!(visitor.get("/cart").await.body.contains("Your cart is empty"), "checkout empties the cart");
 
     redirected(&visitor.post("/cart", &[("product_id", "velvet-cushion"), ("quantity", "1")]).await, "/cart");

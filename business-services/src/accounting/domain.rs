@@ -268,7 +268,9 @@ pub struct RevenueRecognition {
 pub struct Refund {
     /// The order.
     pub order_id: OrderId,
-    /// How much, in the order's currency; positive.
+    /// How much, in the order's currency; positive, at most [`crate::money::MAX_MAJOR_UNITS`]
+    /// major units.
+    #[schema(schema_with = crate::money::bounded_schema)]
     pub amount: Money,
     /// The refund's business reference (e.g. the gateway's refund id): recorded once.
     pub reference: String,
@@ -292,8 +294,9 @@ pub struct SaleAmounts {
 }
 
 impl SaleAmounts {
-    /// Checks a receipt's amounts: one currency, none negative, lines adding up to the
-    /// subtotal, and `total = subtotal − discount + shipping + freight`. Names the bad field.
+    /// Checks a receipt's amounts: one currency, none negative nor past [`Money::check_bounds`],
+    /// lines adding up to the subtotal, and `total = subtotal − discount + shipping + freight`.
+    /// Names the bad field.
     pub fn parse(amounts: &Amounts) -> Result<Self, (String, String)> {
         let field = |name: &str| format!("amounts.{name}");
         let currency = amounts.total.currency;
@@ -314,12 +317,14 @@ impl SaleAmounts {
             if money.minor_units < 0 {
                 return Err((field(name), "must not be negative".into()));
             }
+            money.check_bounds().map_err(|why| (field(name), why))?;
         }
         let mut items = 0_i128;
         for (index, item) in amounts.items.iter().enumerate() {
             if item.line_total.currency != currency {
                 return Err((field(&format!("items[{index}].line_total.currency")), format!("must be {currency}")));
             }
+            item.line_total.check_bounds().map_err(|why| (field(&format!("items[{index}].line_total")), why))?;
             items += i128::from(item.line_total.minor_units);
         }
         if !amounts.items.is_empty() && items != i128::from(amounts.subtotal.minor_units) {
@@ -399,6 +404,7 @@ pub fn refund_posting(refund: &Refund) -> Result<Posting, (&'static str, String)
     if refund.amount.minor_units <= 0 {
         return Err(("amount", "must be a positive amount".into()));
     }
+    refund.amount.check_bounds().map_err(|why| ("amount", why))?;
     let lines = vec![
         Line::new(Account::Refunds, Side::Debit, refund.amount),
         Line::new(Account::PaymentClearing, Side::Credit, refund.amount),
@@ -618,12 +624,34 @@ mod tests {
         ) {
             let discount = i64::try_from(i128::from(subtotal) * i128::from(discount_share) / 10_000).unwrap();
             let order = OrderId::generate();
-            if let Ok(sale) = SaleAmounts::parse(&amounts(code, subtotal, discount, shipping, freight)) {
+            let amounts = amounts(code, subtotal, discount, shipping, freight);
+            if let Ok(sale) = SaleAmounts::parse(&amounts) {
                 prop_assert!(check_balanced(&sale_posting(&order, &sale).unwrap().lines).is_ok());
                 prop_assert!(check_balanced(&recognition_posting(&order, &sale).unwrap().lines).is_ok());
             } else {
-                prop_assert_eq!(subtotal + shipping + freight, 0);
+                let beyond = amounts.subtotal.check_bounds().is_err() || amounts.total.check_bounds().is_err();
+                prop_assert!(subtotal + shipping + freight == 0 || beyond);
             }
+        }
+
+        #[test]
+        fn sale_and_refund_amounts_are_bounded_at_the_door(
+            amount in crate::money::strategies::any_amount(),
+            part in 0_usize..5,
+        ) {
+            let mut sale = amounts(amount.currency, 100, 0, 0, 0);
+            let fields = [&mut sale.subtotal, &mut sale.discount, &mut sale.shipping, &mut sale.freight, &mut sale.total];
+            *fields.into_iter().nth(part).unwrap() = amount;
+            let within = amount.check_bounds().is_ok();
+            if let Err((field, why)) = SaleAmounts::parse(&sale) {
+                let bounded = why.contains("either way");
+                prop_assert_eq!(bounded, !within && amount.minor_units >= 0, "{}: {}", field, why);
+            } else {
+                prop_assert!(within);
+            }
+            let refund = Refund { order_id: OrderId::generate(), amount, reference: "re_1".into() };
+            let max = amount.currency.max_minor_units();
+            prop_assert_eq!(refund_posting(&refund).is_ok(), (1..=max).contains(&amount.minor_units));
         }
 
         #[test]

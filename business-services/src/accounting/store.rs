@@ -5,6 +5,9 @@
 //! lines are checked to balance before they are written. Refunds raise the sale's refunded
 //! amount with a guarded `UPDATE`, so concurrent refunds of one order never exceed its total.
 
+use std::collections::BTreeMap;
+
+use futures_util::TryStreamExt;
 use sqlx::{Any, AnyConnection, Transaction};
 use time::OffsetDateTime;
 
@@ -187,17 +190,23 @@ impl AccountingStore {
         Ok(entries)
     }
 
-    /// Every account's debit and credit totals per currency.
+    /// Every account's debit and credit totals per currency, saturating at `i64::MAX`.
+    ///
+    /// Each line is bounded at the door, their number is not: the lines are added up here, where
+    /// the sums saturate, and not by SQL's `SUM`, which fails on overflow.
     pub async fn trial_balance(&self) -> Result<TrialBalance> {
-        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT currency, account, CAST(SUM(debit_minor) AS BIGINT), CAST(SUM(credit_minor) AS BIGINT) \
-             FROM journal_lines GROUP BY currency, account",
+        let mut lines = sqlx::query_as::<_, (String, String, i64, i64)>(
+            "SELECT currency, account, debit_minor, credit_minor FROM journal_lines",
         )
-        .fetch_all(self.db.pool())
-        .await?;
-        let totals = rows
+        .fetch(self.db.pool());
+        let mut sums: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+        while let Some((currency, account, debit, credit)) = lines.try_next().await? {
+            let sum = sums.entry((currency, account)).or_default();
+            *sum = (sum.0.saturating_add(debit), sum.1.saturating_add(credit));
+        }
+        let totals = sums
             .into_iter()
-            .map(|(currency, account, debit, credit)| {
+            .map(|((currency, account), (debit, credit))| {
                 Ok(AccountTotals {
                     currency: CurrencyCode::parse(&currency).map_err(corrupt)?,
                     account: Account::parse(&account).map_err(corrupt)?,

@@ -1,10 +1,12 @@
 //! The broker's HTTP routes: Pub/Sub's REST publish call, subscriptions, dead letters and
-//! statistics for operators.
+//! statistics for operators. Changing a subscription and replaying dead letters take the
+//! operator's admin token ([`Operator`]): whoever could change a subscription could redirect
+//! the order feed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -15,6 +17,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::embedded::EmbeddedQueue;
 use super::queue::{DeadLetter, Publisher, Queue, Subscription, SubscriptionStats};
+use crate::platform::admin::{AdminToken, Operator, OperatorSecurity};
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::events::{EVENT_ID, Message};
@@ -29,6 +32,14 @@ pub struct BrokerState {
     pub clock: Arc<dyn Clock>,
     /// Attempts of subscriptions created without a number.
     pub default_max_attempts: u32,
+    /// The operator's token, which opens the admin writes.
+    pub admin_token: AdminToken,
+}
+
+impl FromRef<BrokerState> for AdminToken {
+    fn from_ref(state: &BrokerState) -> AdminToken {
+        state.admin_token.clone()
+    }
 }
 
 /// The broker's routes.
@@ -51,6 +62,7 @@ pub fn routes(state: BrokerState) -> Router {
         description = "Topics, push subscriptions with retries, dead letters. Publishing speaks Google Pub/Sub's REST call."
     ),
     paths(publish, list_subscriptions, put_subscription, replay, list_dead_letters, stats),
+    modifiers(&OperatorSecurity),
     components(schemas(
         PublishRequest,
         PubSubMessage,
@@ -150,11 +162,21 @@ struct NewSubscription {
     max_attempts: Option<u32>,
 }
 
-/// Creates or changes a push subscription.
+/// Creates or changes a push subscription; running pushers deliver every message they lease
+/// after the change to the new endpoint. Operators only.
 #[utoipa::path(put, path = "/v1/subscriptions/{name}", request_body = NewSubscription,
     params(("name" = String, Path, description = "Subscription name")),
-    responses((status = 200, body = Subscription), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    security(("operator" = [])),
+    responses(
+        (status = 200, body = Subscription),
+        (status = 401, body = Problem, content_type = "application/problem+json",
+            description = "No or a wrong operator token"),
+        (status = 403, body = Problem, content_type = "application/problem+json",
+            description = "No admin token is configured: admin writes are closed"),
+        (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 async fn put_subscription(
+    _: Operator,
     State(state): State<BrokerState>,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<NewSubscription>,
@@ -195,11 +217,19 @@ pub struct Replayed {
     pub replayed: u64,
 }
 
-/// Puts dead letters back for delivery, with fresh attempts.
+/// Puts dead letters back for delivery, with fresh attempts. Operators only.
 #[utoipa::path(post, path = "/v1/subscriptions/{name}/replay", request_body = Replay,
     params(("name" = String, Path, description = "Subscription name")),
-    responses((status = 200, body = Replayed), (status = 404, body = Problem)))]
+    security(("operator" = [])),
+    responses(
+        (status = 200, body = Replayed),
+        (status = 401, body = Problem, content_type = "application/problem+json",
+            description = "No or a wrong operator token"),
+        (status = 403, body = Problem, content_type = "application/problem+json",
+            description = "No admin token is configured: admin writes are closed"),
+        (status = 404, body = Problem)))]
 async fn replay(
+    _: Operator,
     State(state): State<BrokerState>,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<Replay>,

@@ -29,6 +29,7 @@ pub struct EmbeddedQueue {
 }
 
 type MessageRow = (String, String, String, String, String, i64);
+type SubscriptionRow = (String, String, String, i64);
 
 /// A dead delivery with its message.
 #[derive(sqlx::FromRow)]
@@ -58,19 +59,11 @@ impl EmbeddedQueue {
 
     /// Every subscription.
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>> {
-        let rows: Vec<(String, String, String, i64)> =
+        let rows: Vec<SubscriptionRow> =
             sqlx::query_as("SELECT name, topic, endpoint, max_attempts FROM subscriptions ORDER BY name")
                 .fetch_all(self.db.pool())
                 .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(name, topic, endpoint, max_attempts)| Subscription {
-                name,
-                topic,
-                endpoint,
-                max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
-            })
-            .collect())
+        Ok(rows.into_iter().map(decode_subscription).collect())
     }
 
     /// Forgets acknowledged deliveries settled before `before`, and messages no subscription
@@ -281,6 +274,10 @@ impl EmbeddedQueue {
     }
 }
 
+fn decode_subscription((name, topic, endpoint, max_attempts): SubscriptionRow) -> Subscription {
+    Subscription { name, topic, endpoint, max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX) }
+}
+
 fn decode_message((id, topic, ordering_key, data, attributes, publish_time): MessageRow) -> Result<Message> {
     let corrupt = |why: String| Error::Internal { detail: format!("stored message {id} is unreadable: {why}") };
     let data = STANDARD.decode(&data).map_err(|e| corrupt(e.to_string()))?;
@@ -340,6 +337,17 @@ impl Queue for EmbeddedQueue {
             .execute(self.db.pool())
             .await?;
             Ok(())
+        })
+    }
+
+    fn subscription<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Subscription>> {
+        Box::pin(async move {
+            let row: Option<SubscriptionRow> =
+                sqlx::query_as("SELECT name, topic, endpoint, max_attempts FROM subscriptions WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(self.db.pool())
+                    .await?;
+            row.map(decode_subscription).ok_or_else(|| Error::not_found("subscription", name))
         })
     }
 

@@ -102,12 +102,14 @@ impl BrokerService {
         &self.queue
     }
 
-    /// The HTTP service, with `faults` injected.
+    /// The HTTP service, with `faults` injected; its admin writes (subscriptions, replays) take
+    /// the operator's token that opens the faults too.
     pub fn router(&self, db: &Db, faults: &Faults) -> Router {
         let state = api::BrokerState {
             queue: self.queue.clone(),
             clock: self.clock.clone(),
             default_max_attempts: self.settings.max_attempts,
+            admin_token: faults.admin_token().clone(),
         };
         http::service(api::routes(state), api::ApiDoc::openapi(), vec![ReadinessCheck::database(db)], faults)
     }
@@ -136,7 +138,7 @@ impl BrokerService {
                 Ok(subscriptions) => {
                     for subscription in subscriptions {
                         if running.insert(subscription.name.clone()) {
-                            pushers.spawn(pusher.clone().run(subscription, shutdown.clone()));
+                            pushers.spawn(pusher.clone().run(subscription.name, shutdown.clone()));
                         }
                     }
                 }

@@ -10,7 +10,8 @@
 //!   `Boutique-Attr-<name>` header, the data as the payload.
 //! - a subscription is the durable pull consumer named after it on its topic's stream
 //!   (delivering what is published after it exists); its endpoint and attempts live in the
-//!   consumer's description, so another process finds them. `lease` fetches with the
+//!   consumer's description, so another process finds them, and `subscription` reads them from
+//!   the server, so a change made by any process reaches the pushers. `lease` fetches with the
 //!   consumer's `ack_wait` set to the lease, `ack` acks, `nack` naks with the retry delay, and
 //!   on the last attempt publishes the message to the dead-letter stream `<prefix>-dead`
 //!   (subject `<prefix>-dead.<subscription>`, with the error, attempts and time in headers)
@@ -453,6 +454,22 @@ impl Queue for NatsQueue {
             let consumer = stream.create_consumer(config).await.map_err(unavailable)?;
             self.remember(&subscription.name, &subscription.topic, consumer);
             Ok(())
+        })
+    }
+
+    fn subscription<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Subscription>> {
+        Box::pin(async move {
+            self.known(name).await?;
+            let (topic, mut consumer) = {
+                let subscriptions = lock(&self.subscriptions);
+                let state = subscriptions.get(name).ok_or_else(|| Error::not_found("subscription", name))?;
+                (state.topic.clone(), state.consumer.clone())
+            };
+            // The consumer's description on the server is the truth: another process may have
+            // changed it since this one cached it.
+            let meta = read_meta(consumer.info().await.map_err(unavailable)?.config.description.as_deref());
+            self.remember(name, &topic, consumer);
+            Ok(Subscription { name: name.to_owned(), topic, endpoint: meta.endpoint, max_attempts: meta.max_attempts })
         })
     }
 

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::queue::{Delivery, Queue, Subscription};
+use crate::platform::Result;
 use crate::platform::client::RequestSigner;
 use crate::platform::events::{PushEnvelope, TRACEPARENT};
 
@@ -93,19 +94,17 @@ impl Pusher {
         Pusher { queue, http: reqwest::Client::new(), settings, signer, wake }
     }
 
-    /// Delivers `subscription` until `shutdown`.
-    pub async fn run(self, subscription: Subscription, shutdown: CancellationToken) {
+    /// Delivers the subscription named `subscription` until `shutdown`. Its endpoint is read
+    /// from the queue for every batch, so a changed subscription applies from the next one.
+    pub async fn run(self, subscription: String, shutdown: CancellationToken) {
         let lease = Duration::from_millis(u64::from(self.settings.ack_deadline_ms) + 1_000);
         let idle = Duration::from_millis(self.settings.idle_poll_ms.into());
         // A lease is a short transaction: it is never cancelled halfway, only not begun.
         while !shutdown.is_cancelled() {
             let woken = self.wake.notified();
-            let leased = self.queue.lease(&subscription.name, self.settings.batch as usize, lease).await;
-            match leased {
-                Ok(deliveries) if !deliveries.is_empty() => {
-                    futures_util::future::join_all(deliveries.iter().map(|d| self.deliver(&subscription, d))).await;
-                }
-                Ok(_) => {
+            match self.round(&subscription, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         _ = woken => {}
@@ -113,7 +112,7 @@ impl Pusher {
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(subscription = subscription.name, %error, "Leasing deliveries failed; will retry.");
+                    tracing::warn!(subscription, %error, "Reading the subscription or leasing failed; will retry.");
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         _ = tokio::time::sleep(idle) => {}
@@ -121,6 +120,20 @@ impl Pusher {
                 }
             }
         }
+    }
+
+    /// Leases one batch and delivers it where the subscription says now; returns whether there
+    /// was anything to deliver.
+    async fn round(&self, name: &str, lease: Duration) -> Result<bool> {
+        let deliveries = self.queue.lease(name, self.settings.batch as usize, lease).await?;
+        if deliveries.is_empty() {
+            return Ok(false);
+        }
+        // Read after leasing: a message published after a change is leased after it, so it goes
+        // where the subscription says now. (On failure the leases run out and come back.)
+        let subscription = self.queue.subscription(name).await?;
+        futures_util::future::join_all(deliveries.iter().map(|d| self.deliver(&subscription, d))).await;
+        Ok(true)
     }
 
     #[tracing::instrument(name = "push", skip_all, fields(subscription = subscription.name, message = delivery.message.id))]

@@ -101,6 +101,10 @@ pub trait Queue: Publisher {
     /// Creates `subscription`, or updates its endpoint and attempts.
     fn subscribe<'a>(&'a self, subscription: &'a Subscription) -> BoxFuture<'a, Result<()>>;
 
+    /// The subscription `name` as it stands now, as the backend holds it (another process may
+    /// have changed it): pushers read it for every batch, so a change applies at once.
+    fn subscription<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Subscription>>;
+
     /// Up to `max` deliveries due on `subscription`, at most one per ordering key and never
     /// one whose key has an earlier message still unacknowledged; each is leased for `lease`
     /// (redelivered if neither acked nor nacked by then).

@@ -127,7 +127,7 @@ struct SetQuantity {
 
 /// Sets the quantity of a product in a cart.
 #[utoipa::path(put, path = "/v1/carts/{cart_id}/items/{product_id}", request_body = SetQuantity,
-    params(("cart_id" = String, Path, description = "Session or customer id"), ("product_id" = String, Path, description = "Product id")),
+    params(("cart_id" = String, Path, description = "Session or customer id"), ("product_id" = ProductId, Path, description = "Product id")),
     responses((status = 200, body = Cart), (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn set_item(
     State(state): State<CartState>,
@@ -146,7 +146,7 @@ async fn set_item(
 
 /// Removes a product from a cart.
 #[utoipa::path(delete, path = "/v1/carts/{cart_id}/items/{product_id}",
-    params(("cart_id" = String, Path, description = "Session or customer id"), ("product_id" = String, Path, description = "Product id")),
+    params(("cart_id" = String, Path, description = "Session or customer id"), ("product_id" = ProductId, Path, description = "Product id")),
     responses((status = 200, body = Cart), (status = 422, body = Problem)))]
 async fn remove_item(
     State(state): State<CartState>,

@@ -91,7 +91,7 @@ async fn list_products(
 }
 
 /// Gets one product.
-#[utoipa::path(get, path = "/v1/products/{id}", params(("id" = String, Path, description = "Product id")),
+#[utoipa::path(get, path = "/v1/products/{id}", params(("id" = ProductId, Path, description = "Product id")),
     responses((status = 200, body = Product), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn get_product(State(store): State<CatalogStore>, Path(id): Path<String>) -> Result<Json<Product>> {
     let id = parse_id(&id, "id")?;
@@ -99,7 +99,7 @@ async fn get_product(State(store): State<CatalogStore>, Path(id): Path<String>) 
 }
 
 /// Gets a product's picture.
-#[utoipa::path(get, path = "/v1/products/{id}/picture", params(("id" = String, Path, description = "Product id")),
+#[utoipa::path(get, path = "/v1/products/{id}/picture", params(("id" = ProductId, Path, description = "Product id")),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
 async fn get_picture(State(store): State<CatalogStore>, Path(id): Path<String>) -> Result<Response> {
     let id = parse_id(&id, "id")?;

@@ -10,6 +10,7 @@ string_id!(
     /// A product id: a lowercase slug such as `walnut-dining-table` (1 to 64 of `a-z`, `0-9`, `-`).
     ProductId,
     example = "walnut-dining-table",
+    pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$",
     check = |id| check_slug(id, 64),
 );
 
@@ -17,6 +18,7 @@ string_id!(
     /// A category slug such as `furniture` or `kitchen` (1 to 32 of `a-z`, `0-9`, `-`).
     Category,
     example = "furniture",
+    pattern = "^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$",
     check = |name| check_slug(name, 32),
 );
 
@@ -189,6 +191,25 @@ mod tests {
         assert!(ProductId::parse("tee-2").is_ok());
         for bad in ["", "Walnut", "walnut table", "-walnut", "walnut-", "wal_nut", &"a".repeat(65)] {
             assert!(ProductId::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    /// The pattern the OpenAPI document gives `T`, anchored at both ends, without its anchors
+    /// (proptest makes strings that match a regular expression whole).
+    fn documented_pattern<T: utoipa::ToSchema>() -> String {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        let pattern = schema["pattern"].as_str().unwrap();
+        pattern.strip_prefix('^').and_then(|p| p.strip_suffix('$')).expect("an anchored pattern").to_owned()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ids_of_the_documented_pattern_are_accepted(
+            product in proptest::string::string_regex(&documented_pattern::<ProductId>()).unwrap(),
+            category in proptest::string::string_regex(&documented_pattern::<Category>()).unwrap(),
+        ) {
+            proptest::prop_assert!(ProductId::parse(&product).is_ok(), "{:?}", product);
+            proptest::prop_assert!(Category::parse(&category).is_ok(), "{:?}", category);
         }
     }
 

@@ -359,25 +359,38 @@ impl SagaState {
         matches!(self, SagaState::Completed | SagaState::Failed)
     }
 
-    /// What a restarted process does with a saga left in this state: before the card is
-    /// charged it compensates (the card details were never stored, so it cannot go on);
-    /// once charged it goes forward, because every remaining step is idempotent and the held
-    /// reservations guarantee the stock.
-    pub fn recovery(self) -> Recovery {
-        match self {
-            SagaState::Started | SagaState::Reserved | SagaState::Authorized | SagaState::Compensating => {
-                Recovery::Compensate
-            }
-            SagaState::Captured | SagaState::Committed => Recovery::Finish,
-            SagaState::Completed | SagaState::Failed => Recovery::Nothing,
+    /// What recovery does with a saga last recorded in this state, given what the payment
+    /// gateway really holds under its reference (never the saga's own record of it). Money
+    /// taken goes forward to an order (or, if that proves impossible, back to the customer);
+    /// a held order's open authorization is as far as its payment goes, so it goes forward
+    /// too; anything else is undone, since the card details were never stored to go on with.
+    pub fn recovery(self, hold: bool, payment: PaymentHeld) -> Recovery {
+        use SagaState::{Authorized, Captured, Committed, Compensating, Completed, Failed, Started};
+        match (self, payment) {
+            (Completed | Failed, _) => Recovery::Nothing,
+            (Started | Compensating, _) => Recovery::Compensate,
+            (_, PaymentHeld::Captured) => Recovery::Finish,
+            (Authorized | Captured | Committed, PaymentHeld::Authorized) if hold => Recovery::Finish,
+            _ => Recovery::Compensate,
         }
     }
+}
+
+/// What the payment gateway holds under a saga's reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentHeld {
+    /// No authorization, or only declined, voided or refunded ones.
+    Nothing,
+    /// An open authorization: the amount is held on the card.
+    Authorized,
+    /// The card was charged and not refunded.
+    Captured,
 }
 
 /// What recovery does with an unfinished saga.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recovery {
-    /// Release, cancel and void, then fail it.
+    /// Undo what the owners hold (void, refund, release, cancel), then fail it.
     Compensate,
     /// Run the remaining steps.
     Finish,
@@ -465,14 +478,53 @@ mod tests {
         assert_eq!(amounts.total.currency, CurrencyCode::EUR);
     }
 
+    const STATES: [SagaState; 8] = [
+        SagaState::Started,
+        SagaState::Reserved,
+        SagaState::Authorized,
+        SagaState::Captured,
+        SagaState::Committed,
+        SagaState::Completed,
+        SagaState::Compensating,
+        SagaState::Failed,
+    ];
+    const PAYMENTS: [PaymentHeld; 3] = [PaymentHeld::Nothing, PaymentHeld::Authorized, PaymentHeld::Captured];
+
     #[test]
-    fn recovery_compensates_before_the_charge_and_finishes_after() {
-        assert_eq!(SagaState::Authorized.recovery(), Recovery::Compensate);
-        assert_eq!(SagaState::Captured.recovery(), Recovery::Finish);
-        assert_eq!(SagaState::Committed.recovery(), Recovery::Finish);
-        assert_eq!(SagaState::Failed.recovery(), Recovery::Nothing);
-        for state in [SagaState::Started, SagaState::Completed, SagaState::Compensating] {
+    fn recovery_follows_the_money_the_gateway_holds_not_the_record() {
+        use PaymentHeld::{Authorized, Captured, Nothing};
+        // The saga recorded less than the gateway did: a charge is finished, a hold undone.
+        assert_eq!(SagaState::Authorized.recovery(false, Captured), Recovery::Finish);
+        assert_eq!(SagaState::Reserved.recovery(false, Authorized), Recovery::Compensate);
+        // Or more: a recorded capture the gateway does not hold is not finished.
+        assert_eq!(SagaState::Captured.recovery(false, Nothing), Recovery::Compensate);
+        // A held order keeps its open authorization once it was recorded.
+        assert_eq!(SagaState::Authorized.recovery(true, Authorized), Recovery::Finish);
+        assert_eq!(SagaState::Committed.recovery(true, Authorized), Recovery::Finish);
+        assert_eq!(SagaState::Reserved.recovery(true, Authorized), Recovery::Compensate);
+        for state in STATES {
             assert_eq!(SagaState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    #[test]
+    fn recovery_never_leaves_an_unfinished_saga_and_never_goes_on_without_money() {
+        for state in STATES {
+            for payment in PAYMENTS {
+                for hold in [false, true] {
+                    let recovery = state.recovery(hold, payment);
+                    assert_eq!(recovery == Recovery::Nothing, state.is_final(), "{state:?} {payment:?}");
+                    if recovery == Recovery::Finish {
+                        assert_ne!(payment, PaymentHeld::Nothing, "{state:?}: an order needs a payment");
+                        assert!(!matches!(state, SagaState::Started | SagaState::Compensating));
+                    }
+                    // Started cannot have charged (nothing was priced); Compensating chose to undo.
+                    let undoing = matches!(state, SagaState::Started | SagaState::Compensating);
+                    if !state.is_final() && !undoing && payment == PaymentHeld::Captured {
+                        assert_eq!(recovery, Recovery::Finish, "{state:?}: money taken becomes an order");
+                    }
+                }
+            }
         }
     }
 

@@ -86,9 +86,9 @@ impl CheckoutService {
         CheckoutService { checkout, peers }
     }
 
-    /// The same service with the crash hook of [`Checkout::crash_after`], for tests.
-    pub fn crash_after(self, state: domain::SagaState) -> Self {
-        CheckoutService { checkout: self.checkout.crash_after(state), ..self }
+    /// The same service with the crash hook of [`Checkout::crash_at`], for tests.
+    pub fn crash_at(self, point: saga::CrashPoint) -> Self {
+        CheckoutService { checkout: self.checkout.crash_at(point), ..self }
     }
 
     /// The saga runner.

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::domain::{
-    Address, Amounts, FreightBooking, ORDER_PLACED, OrderId, OrderPlaced, OrderStatus, PaymentSummary, PricedLine,
-    Receipt, Recovery, SagaState, merchandise_subtotal, parcel_shipping, price, tracking_id,
+    Address, Amounts, FreightBooking, ORDER_PLACED, OrderId, OrderPlaced, OrderStatus, PaymentHeld, PaymentSummary,
+    PricedLine, Receipt, Recovery, SagaState, merchandise_subtotal, parcel_shipping, price, tracking_id,
 };
 use super::store::{CheckoutStore, Claim, SagaRecord};
 use crate::cart::client::CartClient;
@@ -26,12 +26,14 @@ use crate::currency::domain::Rate;
 use crate::fraud::client::FraudClient;
 use crate::fraud::domain::{AssessmentRequest, CardSummary, Decision, Location};
 use crate::furniture::client::FurnitureClient;
-use crate::furniture::domain::{Destination, FreightItem, QuoteRequest, SlotReservationId};
+use crate::furniture::domain::{
+    Destination, FreightItem, QuoteRequest, ReservationStatus as SlotStatus, SlotReservationId,
+};
 use crate::inventory::client::InventoryClient;
-use crate::inventory::domain::{ReservationId, ReservationLine, ReserveRequest};
+use crate::inventory::domain::{Reservation, ReservationId, ReservationLine, ReservationStatus, ReserveRequest};
 use crate::money::{CurrencyCode, Money};
 use crate::payment::client::PaymentClient;
-use crate::payment::domain::{AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails, CardNumber};
+use crate::payment::domain::{Authorization, AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails};
 use crate::platform::clock::Clock;
 use crate::platform::outbox::OutboxEvent;
 use crate::platform::{Error, Result};
@@ -240,19 +242,28 @@ pub struct Checkout {
     store: CheckoutStore,
     clock: Arc<dyn Clock>,
     settings: Settings,
-    crash_after: Option<SagaState>,
+    crash_at: Option<CrashPoint>,
+}
+
+/// Where the test hook stops a saga dead, as a kill -9 there would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// After the downstream calls that lead to the state succeeded, before it is persisted.
+    Before(SagaState),
+    /// Right after the state is persisted.
+    After(SagaState),
 }
 
 impl Checkout {
     /// A checkout over `store` calling `peers`.
     pub fn new(peers: Peers, store: CheckoutStore, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Checkout { peers: Arc::new(peers), store, clock, settings, crash_after: None }
+        Checkout { peers: Arc::new(peers), store, clock, settings, crash_at: None }
     }
 
-    /// Test hook: every saga stops dead right after persisting `state`, as if the process had
-    /// been killed there; [`Checkout::recover`] on a new instance then has to clean up.
-    pub fn crash_after(mut self, state: SagaState) -> Self {
-        self.crash_after = Some(state);
+    /// Test hook: every saga stops dead at `point`, as if the process had been killed there;
+    /// [`Checkout::recover`] on a new instance then has to clean up.
+    pub fn crash_at(mut self, point: CrashPoint) -> Self {
+        self.crash_at = Some(point);
         self
     }
 
@@ -264,7 +275,9 @@ impl Checkout {
     /// Checks out `request` once per idempotency `key`: a repeated key gets the first answer,
     /// and a concurrent duplicate waits for it.
     pub async fn place(&self, key: &str, request: OrderRequest, card: CardDetails) -> Result<Answer> {
-        let number = CardNumber::parse(&card.number).map_err(|e| Error::invalid("card.number", e))?;
+        // Checked at the door, so a card the gateway would refuse is the customer's 422 on its
+        // field, not a failed dependency.
+        let number = card.validate(self.clock.now()).map_err(|(field, why)| Error::invalid(field, why))?;
         let card_facts = CardFacts {
             brand: number.brand().as_str().to_owned(),
             last4: number.last4().to_owned(),
@@ -387,6 +400,7 @@ impl Checkout {
     }
 
     async fn advance(&self, saga_id: &str, progress: &mut Progress, card: CardDetails) -> Result<Receipt, Halt> {
+        self.crash_if(CrashPoint::After(SagaState::Started))?;
         self.fan_out(progress).await?;
         let blocked = matches!(progress.fraud, Some((_, Decision::Block)))
             || progress.customer.as_ref().is_some_and(|c| c.standing == Standing::Suspended);
@@ -415,6 +429,7 @@ impl Checkout {
             self.step(saga_id, SagaState::Captured, progress).await?;
             self.commit(progress).await?;
         }
+        self.crash_if(CrashPoint::Before(SagaState::Completed))?;
         Ok(self.complete(saga_id, progress).await?)
     }
 
@@ -429,13 +444,15 @@ impl Checkout {
         });
     }
 
-    /// Persists `state`, then stops dead if the crash hook says so.
+    /// Persists `state`; the crash hook may stop the saga just before or just after.
     async fn step(&self, saga_id: &str, state: SagaState, progress: &Progress) -> Result<(), Halt> {
+        self.crash_if(CrashPoint::Before(state))?;
         self.store.save(saga_id, state, progress, self.clock.now()).await?;
-        if self.crash_after == Some(state) {
-            return Err(Halt::Crashed);
-        }
-        Ok(())
+        self.crash_if(CrashPoint::After(state))
+    }
+
+    fn crash_if(&self, point: CrashPoint) -> Result<(), Halt> {
+        if self.crash_at == Some(point) { Err(Halt::Crashed) } else { Ok(()) }
     }
 
     /// CRM, stock, freight and fraud at once, each with its own deadline. What succeeded is
@@ -510,23 +527,35 @@ impl Checkout {
             .quote(&QuoteRequest { destination, items })
             .await
             .map_err(|error| rename_field(error, "destination", "shipping_address"))?;
-        let slot = match &progress.request.delivery_slot {
-            Some(wanted) => {
-                quote.slots.iter().find(|slot| &slot.id == wanted && slot.remaining > 0).ok_or_else(|| {
-                    Error::invalid("delivery_slot", format!("'{wanted}' is not an open delivery slot; choose another"))
-                })?
-            }
-            None => quote.slots.iter().find(|slot| slot.remaining > 0).ok_or_else(|| Error::Conflict {
-                detail: "no freight delivery slot is open in the next two weeks; try again later".into(),
-            })?,
+        let open = quote.slots.iter().filter(|slot| slot.remaining > 0);
+        let candidates: Vec<_> = match &progress.request.delivery_slot {
+            Some(wanted) => open.filter(|slot| &slot.id == wanted).collect(),
+            None => open.collect(),
         };
-        let booking = self.peers.furniture.reserve_slot(&quote.id, &slot.id, &progress.reference).await?;
-        Ok(Some(FreightProgress {
-            reservation_id: booking.id,
-            date: slot.date.clone(),
-            window: slot.window.hours().to_owned(),
-            cost_usd: quote.cost,
-        }))
+        // Other checkouts may take the last place of a slot between the quote and the booking:
+        // the customer who chose no slot gets the next open one.
+        for slot in candidates {
+            match self.peers.furniture.reserve_slot(&quote.id, &slot.id, &progress.reference).await {
+                Ok(booking) => {
+                    return Ok(Some(FreightProgress {
+                        reservation_id: booking.id,
+                        date: slot.date.clone(),
+                        window: slot.window.hours().to_owned(),
+                        cost_usd: quote.cost,
+                    }));
+                }
+                Err(Error::Conflict { .. }) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(match &progress.request.delivery_slot {
+            Some(wanted) => {
+                Error::invalid("delivery_slot", format!("'{wanted}' is not an open delivery slot; choose another"))
+            }
+            None => Error::Conflict {
+                detail: "no freight delivery slot is open in the next two weeks; try again later".into(),
+            },
+        })
     }
 
     async fn assess(&self, progress: &Progress) -> Result<Option<(String, Decision)>> {
@@ -589,22 +618,17 @@ impl Checkout {
         self.peers.payment.capture(&authorization_id(progress)?).await.map(drop)
     }
 
-    /// Commits the stock reservation and confirms the freight slot; both are idempotent.
+    /// Confirms the freight slot, then commits the stock reservation; both are idempotent.
+    /// In that order because a confirmed slot can still be cancelled, while committed stock
+    /// has left the shelf: whatever fails, nothing irreversible was done first.
     async fn commit(&self, progress: &Progress) -> Result<()> {
-        let stock = async {
-            match &progress.reservation_id {
-                Some(id) => self.peers.inventory.commit(id).await.map(drop),
-                None => Ok(()),
-            }
-        };
-        let freight = async {
-            match &progress.freight {
-                Some(freight) => self.peers.furniture.confirm(&freight.reservation_id).await.map(drop),
-                None => Ok(()),
-            }
-        };
-        let (stock, freight) = tokio::join!(stock, freight);
-        stock.and(freight)
+        if let Some(freight) = &progress.freight {
+            self.peers.furniture.confirm(&freight.reservation_id).await?;
+        }
+        if let Some(id) = &progress.reservation_id {
+            self.peers.inventory.commit(id).await?;
+        }
+        Ok(())
     }
 
     async fn complete(&self, saga_id: &str, progress: &Progress) -> Result<Receipt> {
@@ -636,34 +660,79 @@ impl Checkout {
         Ok(receipt)
     }
 
-    /// Undoes what the saga did; safe to run again. Returns the first step that failed.
+    /// Undoes every effect the owners hold under the saga's reference, asking each owner
+    /// rather than trusting the saga's record: voids open authorizations, refunds charges,
+    /// releases stock (or puts sold units back), cancels the slot. Each owner is undone even
+    /// when another cannot be reached; safe to run again; a step that meets another state than
+    /// it expected adapts.
     async fn compensate(&self, progress: &Progress) -> Result<()> {
+        let reference = &progress.reference;
         let payment = async {
-            if progress.authorization.is_none() {
-                return Ok(());
+            for authorization in self.peers.payment.by_reference(reference).await? {
+                self.undo_payment(&authorization, reference).await?;
             }
-            let id = authorization_id(progress)?;
-            if progress.captured {
-                let amount = progress.amounts.as_ref().map(|a| a.total).ok_or_else(|| missing("amounts"))?;
-                self.peers.payment.refund(&id, amount, &format!("refund-{}", progress.reference)).await.map(drop)
-            } else {
-                self.peers.payment.void(&id).await.map(drop)
-            }
+            Ok(())
         };
         let stock = async {
-            match &progress.reservation_id {
-                Some(id) => self.peers.inventory.release(id).await.map(drop),
+            match self.peers.inventory.by_reference(reference).await? {
+                Some(reservation) => self.undo_stock(&reservation).await,
                 None => Ok(()),
             }
         };
         let freight = async {
-            match &progress.freight {
-                Some(freight) => self.peers.furniture.cancel(&freight.reservation_id).await.map(drop),
-                None => Ok(()),
+            match self.peers.furniture.by_reference(reference).await? {
+                Some(slot) if slot.status != SlotStatus::Cancelled => {
+                    self.peers.furniture.cancel(&slot.id).await.map(drop)
+                }
+                _ => Ok(()),
             }
         };
         let (payment, stock, freight) = tokio::join!(payment, stock, freight);
         payment.and(stock).and(freight)
+    }
+
+    /// Voids an open authorization, refunds what was charged; a void that finds the
+    /// authorization captured meanwhile refunds instead.
+    async fn undo_payment(&self, authorization: &Authorization, reference: &str) -> Result<()> {
+        match authorization.status {
+            AuthorizationStatus::Authorized => match self.peers.payment.void(&authorization.id).await {
+                Err(Error::Conflict { .. }) => match self.peers.payment.authorization(&authorization.id).await? {
+                    Some(now) if now.status == AuthorizationStatus::Captured => self.refund_rest(&now, reference).await,
+                    _ => Ok(()),
+                },
+                outcome => outcome.map(drop),
+            },
+            AuthorizationStatus::Captured => self.refund_rest(authorization, reference).await,
+            AuthorizationStatus::Declined | AuthorizationStatus::Voided => Ok(()),
+        }
+    }
+
+    /// Refunds what is left of a charge, once per saga whatever the retries.
+    async fn refund_rest(&self, authorization: &Authorization, reference: &str) -> Result<()> {
+        let owed = authorization.captured.minor_units.saturating_sub(authorization.refunded.minor_units);
+        if owed > 0 {
+            let amount = Money::new(authorization.captured.currency, owed);
+            self.peers.payment.refund(&authorization.id, amount, &format!("refund-{reference}")).await?;
+        }
+        Ok(())
+    }
+
+    /// Releases held stock; units already sold are received back, once.
+    async fn undo_stock(&self, reservation: &Reservation) -> Result<()> {
+        match reservation.status {
+            ReservationStatus::Held => match self.peers.inventory.release(&reservation.id).await {
+                // Committed meanwhile: read it again and put the units back.
+                Err(Error::Conflict { .. }) => match self.peers.inventory.reservation(&reservation.id).await? {
+                    Some(now) if now.status == ReservationStatus::Committed => {
+                        self.peers.inventory.return_units(&now).await
+                    }
+                    _ => Ok(()),
+                },
+                outcome => outcome.map(drop),
+            },
+            ReservationStatus::Committed => self.peers.inventory.return_units(reservation).await,
+            ReservationStatus::Released => Ok(()),
+        }
     }
 
     /// Compensates and records the failure; if compensation itself fails, the saga stays
@@ -685,60 +754,96 @@ impl Checkout {
     }
 
     /// Finishes or compensates every saga left unfinished by a crash (or by a compensation
-    /// that failed), once it has made no progress for the configured time. Returns how many
-    /// sagas it settled.
+    /// that failed), once it has made no progress for the configured time, from what the
+    /// owners of its effects really hold. Returns how many sagas it settled; a saga that
+    /// could not be settled now (a peer down) is tried again next time.
     pub async fn recover(&self) -> Result<usize> {
         let stale_before = self.clock.now() - time::Duration::seconds(self.settings.stale_after_secs.into());
         let mut settled = 0;
         for saga in self.store.unfinished::<Progress>(stale_before).await? {
-            let outcome = match saga.state.recovery() {
-                Recovery::Nothing => continue,
-                Recovery::Finish => self.finish(&saga).await,
-                Recovery::Compensate => self.abandon(&saga).await,
-            };
-            match outcome {
-                Ok(()) => settled += 1,
+            match self.settle(saga.id.clone(), saga.state, saga.progress).await {
+                Ok(true) => settled += 1,
+                Ok(false) => {}
                 Err(error) => tracing::warn!(%error, saga = saga.id, "Recovery of a saga failed; will retry."),
             }
         }
         Ok(settled)
     }
 
-    async fn finish(&self, saga: &SagaRecord<Progress>) -> Result<()> {
-        if saga.state == SagaState::Captured {
-            self.commit(&saga.progress).await?;
+    /// Settles one interrupted saga; `false` when there was nothing to do.
+    async fn settle(&self, saga_id: String, state: SagaState, mut progress: Progress) -> Result<bool> {
+        let payments = Payments(self.peers.payment.by_reference(&progress.reference).await?);
+        match state.recovery(progress.hold, payments.held()) {
+            Recovery::Nothing => Ok(false),
+            Recovery::Finish => match self.finish(&saga_id, &mut progress, &payments).await {
+                Ok(()) => Ok(true),
+                // The order cannot be had (the slot or the stock is gone, the capture was
+                // declined): the customer gets their money back instead.
+                Err(error) if error.status().is_client_error() => {
+                    tracing::warn!(%error, saga = saga_id, "An interrupted checkout cannot be finished; undoing it.");
+                    self.abandon(&saga_id, &progress).await.map(|()| true)
+                }
+                Err(error) => Err(error),
+            },
+            Recovery::Compensate => self.abandon(&saga_id, &progress).await.map(|()| true),
         }
-        self.complete(&saga.id, &saga.progress).await?;
-        self.empty_cart_later(&saga.progress.request.cart_id);
-        tracing::info!(saga = saga.id, order = %saga.progress.order_id, "Recovered an interrupted checkout: completed.");
+    }
+
+    /// Runs the remaining steps with the authorization the gateway holds: captures it unless
+    /// the order is held, voids any other open one, commits and writes the order.
+    async fn finish(&self, saga_id: &str, progress: &mut Progress, payments: &Payments) -> Result<()> {
+        let usable = payments.usable().ok_or_else(|| missing("authorization"))?;
+        for other in payments.0.iter().filter(|a| a.id != usable.id) {
+            self.undo_payment(other, &progress.reference).await?;
+        }
+        progress.authorization = Some(PaymentSummary {
+            authorization_id: usable.id.to_string(),
+            brand: usable.brand.as_str().to_owned(),
+            last4: usable.last4.clone(),
+        });
+        if !progress.hold {
+            self.peers.payment.capture(&usable.id).await?;
+            progress.captured = true;
+            self.store.save(saga_id, SagaState::Captured, progress, self.clock.now()).await?;
+        }
+        self.commit(progress).await?;
+        self.complete(saga_id, progress).await?;
+        self.empty_cart_later(&progress.request.cart_id);
+        tracing::info!(saga = saga_id, order = %progress.order_id, "Recovered an interrupted checkout: completed.");
         Ok(())
     }
 
-    async fn abandon(&self, saga: &SagaRecord<Progress>) -> Result<()> {
-        let progress = &saga.progress;
-        if saga.state == SagaState::Started {
-            // The fan-out may have reserved before the crash without recording it: the
-            // reservation's reference finds it.
-            self.release_unrecorded(progress).await?;
-        }
+    async fn abandon(&self, saga_id: &str, progress: &Progress) -> Result<()> {
+        self.store.save(saga_id, SagaState::Compensating, progress, self.clock.now()).await?;
         self.compensate(progress).await?;
         let problem = Error::Unavailable {
             dependency: "checkout".into(),
             detail: "the checkout was interrupted and undone; nothing was charged: send it again".into(),
         }
         .problem();
-        self.store.fail(&saga.id, problem.status, &encode_json(&problem), true, self.clock.now()).await?;
-        tracing::info!(saga = saga.id, state = saga.state.as_str(), "Recovered an interrupted checkout: compensated.");
+        self.store.fail(saga_id, problem.status, &encode_json(&problem), true, self.clock.now()).await?;
+        tracing::info!(saga = saga_id, "Recovered an interrupted checkout: compensated.");
         Ok(())
     }
+}
 
-    async fn release_unrecorded(&self, progress: &Progress) -> Result<()> {
-        if progress.reservation_id.is_none()
-            && let Some(id) = self.reserve_stock(progress).await?
-        {
-            self.peers.inventory.release(&id).await?;
+/// The authorizations the gateway holds under a saga's reference, oldest first.
+struct Payments(Vec<Authorization>);
+
+impl Payments {
+    /// The money the gateway holds for the saga.
+    fn held(&self) -> PaymentHeld {
+        match self.usable().map(|a| a.status) {
+            Some(AuthorizationStatus::Captured) => PaymentHeld::Captured,
+            Some(_) => PaymentHeld::Authorized,
+            None => PaymentHeld::Nothing,
         }
-        Ok(())
+    }
+
+    /// The authorization an order can go on with: an unrefunded charge, else an open one.
+    fn usable(&self) -> Option<&Authorization> {
+        let with = |status| self.0.iter().find(|a| a.status == status && a.refunded.minor_units == 0);
+        with(AuthorizationStatus::Captured).or_else(|| with(AuthorizationStatus::Authorized))
     }
 }
 

@@ -65,8 +65,13 @@ prefixed_id!(
 );
 
 /// Defines a closed set of names, as written in JSON and in the store.
+///
+/// A name is taken as a token tree, not a `literal` fragment: the OpenAPI derive reads the
+/// `serde(rename)` it is put in only when it sees the bare string token (a `literal` fragment
+/// reaches it wrapped in an invisible group, and the document would then spell the variant's
+/// Rust name).
 macro_rules! named_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$variant_doc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($(#[$variant_doc:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
         pub enum $name {
@@ -323,7 +328,7 @@ pub struct LoyaltyEntry {
 
 /// Checks a points delta.
 pub fn check_delta(delta: i64) -> Result<i64, String> {
-    if delta != 0 && delta.abs() <= MAX_POINTS_DELTA {
+    if delta != 0 && (-MAX_POINTS_DELTA..=MAX_POINTS_DELTA).contains(&delta) {
         Ok(delta)
     } else {
         Err(format!("must be a non-zero number of points between -{MAX_POINTS_DELTA} and {MAX_POINTS_DELTA}"))
@@ -688,7 +693,7 @@ pub struct OrderEarning {
 
 /// What a placed order earns: `None` for a guest's order and for an order held for review
 /// (it has not been charged); an error when the event cannot be an order of ours (a customer
-/// id of another form, a subtotal that overflows).
+/// id of another form, a subtotal that overflows or passes [`Money::check_bounds`]).
 pub fn order_earning(event: &OrderPlaced) -> Result<Option<OrderEarning>, String> {
     let Some(customer_id) = &event.order.customer_id else {
         return Ok(None);
@@ -698,6 +703,7 @@ pub fn order_earning(event: &OrderPlaced) -> Result<Option<OrderEarning>, String
     }
     let customer_id = CustomerId::parse(customer_id).map_err(|why| format!("customer_id: {why}"))?;
     let amount = merchandise_subtotal(&event.lines).ok_or("the merchandise subtotal overflows")?;
+    let amount = amount.check_bounds().map_err(|why| format!("the merchandise subtotal {why}"))?;
     Ok(Some(OrderEarning { customer_id, reference: event.order.order_id.to_string(), amount }))
 }
 
@@ -810,6 +816,7 @@ mod tests {
         assert!(check_delta(0).is_err());
         assert!(check_delta(MAX_POINTS_DELTA + 1).is_err());
         assert!(check_delta(-MAX_POINTS_DELTA).is_ok());
+        assert!(check_delta(i64::MIN).is_err(), "refused, not a panic");
         assert!(check_reference("ord-9f2c").is_ok());
         assert!(check_reference("has space").is_err());
         assert!(check_reference("").is_err());
@@ -822,6 +829,24 @@ mod tests {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
         assert!(Priority::parse("asap").unwrap_err().contains("low, normal, high, urgent"));
+    }
+
+    /// The names the OpenAPI document gives an enum's values.
+    fn documented<T: utoipa::ToSchema>() -> serde_json::Value {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        schema["enum"].clone()
+    }
+
+    #[test]
+    fn the_openapi_document_spells_enums_as_the_wire_does() {
+        fn names<T: Copy + fmt::Display>(all: &[T]) -> serde_json::Value {
+            all.iter().map(|value| value.to_string()).collect()
+        }
+        assert_eq!(documented::<Standing>(), names(Standing::ALL));
+        assert_eq!(documented::<Tier>(), names(Tier::ALL));
+        assert_eq!(documented::<TicketStatus>(), names(TicketStatus::ALL));
+        assert_eq!(documented::<Priority>(), names(Priority::ALL));
+        assert_eq!(documented::<Channel>(), names(Channel::ALL));
     }
 
     proptest! {

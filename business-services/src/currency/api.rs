@@ -88,7 +88,9 @@ struct ConversionQuery {
     from: String,
     /// Currency wanted, e.g. `EUR`.
     to: String,
-    /// The amount in minor units of `from` (cents for USD).
+    /// The amount in minor units of `from` (cents for USD), at most 1,000,000,000 major units
+    /// either way.
+    #[param(minimum = -1e11, maximum = 1e11)]
     minor_units: i64,
     /// `half_even` (default), `half_away_from_zero`, `toward_zero` or `away_from_zero`.
     rounding: Option<Rounding>,
@@ -129,7 +131,7 @@ async fn get_conversion(
         }
     };
     let (from_rate, to_rate) = (rate_of(from, "from").await?, rate_of(to, "to").await?);
-    let amount = Money::new(from, query.minor_units);
+    let amount = Money::new(from, query.minor_units).check_bounds().map_err(|e| Error::invalid("minor_units", e))?;
     let converted = convert(amount, from_rate, to_rate, rounding).map_err(|error| match error {
         ConversionError::Overflow => Error::invalid("minor_units", "the converted amount is too large to represent"),
         ConversionError::BadRate(currency) => {

@@ -138,7 +138,8 @@ pub struct AssessmentRequest {
     /// The customer's email.
     #[schema(example = "ada@example.com")]
     pub email: String,
-    /// The order total.
+    /// The order total, at most [`crate::money::MAX_MAJOR_UNITS`] major units.
+    #[schema(schema_with = crate::money::bounded_schema)]
     pub amount: Money,
     /// The card paid with.
     pub card: CardSummary,
@@ -215,6 +216,7 @@ impl AssessmentRequest {
         if self.amount.minor_units < 0 {
             return Err(("amount.minor_units".into(), "must not be negative".into()));
         }
+        self.amount.check_bounds().map_err(|why| ("amount.minor_units".to_owned(), why))?;
         visible(&self.card.fingerprint, 128, "card.fingerprint")?;
         visible(&self.card.brand, 32, "card.brand")?;
         if self.card.last4.len() != 4 || !self.card.last4.bytes().all(|b| b.is_ascii_digit()) {
@@ -571,12 +573,14 @@ pub struct SeenOrder {
 
 impl SeenOrder {
     /// The order of an `order.placed` event, when confirmed (an order held for review has its
-    /// assessment already and may yet be rejected); an error when its subtotal overflows.
+    /// assessment already and may yet be rejected); an error when its subtotal overflows or
+    /// passes the bound of [`Money::check_bounds`].
     pub fn from_event(event: &OrderPlaced) -> Result<Option<SeenOrder>, String> {
         if event.order.status != OrderStatus::Confirmed {
             return Ok(None);
         }
         let amount = merchandise_subtotal(&event.lines).ok_or("the merchandise subtotal overflows")?;
+        let amount = amount.check_bounds().map_err(|why| format!("the merchandise subtotal {why}"))?;
         let address = &event.order.shipping_address;
         Ok(Some(SeenOrder {
             order_id: event.order.order_id.to_string(),
@@ -775,6 +779,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn assessed_amounts_are_bounded_at_the_door(amount in crate::money::strategies::any_amount()) {
+            let checked = AssessmentRequest { amount, ..request() }.validate(OffsetDateTime::UNIX_EPOCH);
+            let max = amount.currency.max_minor_units();
+            prop_assert_eq!(checked.is_ok(), (0..=max).contains(&amount.minor_units));
+            if let Err((field, _)) = checked {
+                prop_assert_eq!(field, "amount.minor_units");
+            }
+        }
+
         #[test]
         fn scores_are_bounded_and_explained(features in any_features()) {
             let verdict = score(&features);

@@ -1,6 +1,7 @@
 //! The fraud engine's tables: its assessment history (the features of the next assessments
 //! are SQL over it), the review queue and the signatures it has seen.
 
+use futures_util::TryStreamExt;
 use sqlx::{AnyConnection, FromRow};
 use time::{Duration, OffsetDateTime};
 
@@ -380,18 +381,25 @@ fn count(value: i64) -> u32 {
 }
 
 /// How many earlier orders the customer (or their email) had in the request's currency, and
-/// their total.
+/// their total, saturating at `i64::MAX`.
+///
+/// Each amount is bounded at the door, their number is not: the sum is taken here, where it
+/// saturates, and not by SQL's `SUM`, which fails on overflow and would fail every later
+/// assessment of the customer with it.
 async fn amount_history(connection: &mut AnyConnection, request: &AssessmentRequest) -> Result<(u32, i64)> {
-    let (assessments, total): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM order_history \
-         WHERE currency = $1 AND (email = $2 OR customer_id = $3)",
+    let mut amounts = sqlx::query_scalar::<_, i64>(
+        "SELECT amount_minor FROM order_history WHERE currency = $1 AND (email = $2 OR customer_id = $3)",
     )
     .bind(request.amount.currency.as_str())
     .bind(&request.email)
     .bind(request.customer_id.as_deref())
-    .fetch_one(&mut *connection)
-    .await?;
-    Ok((count(assessments), total))
+    .fetch(&mut *connection);
+    let (mut orders, mut total) = (0_u32, 0_i64);
+    while let Some(amount) = amounts.try_next().await? {
+        orders = orders.saturating_add(1);
+        total = total.saturating_add(amount);
+    }
+    Ok((orders, total))
 }
 
 /// Earlier orders of `subject` in the hour and in the 24 hours before `now`.

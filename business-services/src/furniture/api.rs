@@ -37,7 +37,7 @@ pub fn routes(state: FurnitureState) -> Router {
         .route("/v1/freight-quotes", post(create_quote))
         .route("/v1/freight-quotes/{id}", get(get_quote))
         .route("/v1/slots", get(list_slots))
-        .route("/v1/slot-reservations", post(reserve_slot))
+        .route("/v1/slot-reservations", post(reserve_slot).get(find_reservations))
         .route("/v1/slot-reservations/{id}", get(get_reservation))
         .route("/v1/slot-reservations/{id}/confirm", post(confirm_reservation))
         .route("/v1/slot-reservations/{id}/cancel", post(cancel_reservation))
@@ -51,7 +51,16 @@ pub fn routes(state: FurnitureState) -> Router {
         title = "furniture",
         description = "The legacy logistics ERP for oversized furniture: freight quotes, delivery slots, slot reservations."
     ),
-    paths(create_quote, get_quote, list_slots, reserve_slot, get_reservation, confirm_reservation, cancel_reservation),
+    paths(
+        create_quote,
+        get_quote,
+        list_slots,
+        reserve_slot,
+        find_reservations,
+        get_reservation,
+        confirm_reservation,
+        cancel_reservation
+    ),
     components(schemas(
         QuoteRequest,
         Destination,
@@ -179,6 +188,28 @@ async fn reserve_slot(
     check_reference(&body.reference).map_err(|e| Error::invalid("reference", e))?;
     let slot = SlotId::parse(&body.slot_id).map_err(|e| Error::invalid("slot_id", e))?;
     Ok(created(state.store.reserve(&body, slot, state.clock.now()).await?))
+}
+
+/// Which slot reservations to find.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct FindReservations {
+    /// The caller's reference the reservation was made under (required).
+    reference: String,
+}
+
+/// Finds the slot reservation made under a reference: a list of at most one, since references
+/// are unique. How a caller that crashed before recording its booking finds it.
+#[utoipa::path(get, path = "/v1/slot-reservations", params(FindReservations),
+    responses((status = 200, body = Vec<SlotReservation>), (status = 422, body = Problem)))]
+async fn find_reservations(
+    State(state): State<FurnitureState>,
+    ApiQuery(query): ApiQuery<FindReservations>,
+) -> Result<Json<Vec<SlotReservation>>> {
+    check_reference(&query.reference).map_err(|why| Error::invalid("reference", why))?;
+    let found = state.store.reservation_by_reference(&query.reference, state.clock.now()).await?;
+    Ok(Json(found.into_iter().collect()))
 }
 
 /// Gets a slot reservation.

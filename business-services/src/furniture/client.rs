@@ -28,7 +28,8 @@ impl FurnitureClient {
     }
 
     /// Holds a place in `slot_id` of the quote `quote_id` under the caller's `reference`.
-    /// Retried safely: the same reference answers the same reservation.
+    /// Retried safely: the same reference answers the same reservation. A slot that filled up
+    /// meanwhile is [`Error::Conflict`].
     pub async fn reserve_slot(&self, quote_id: &QuoteId, slot_id: &str, reference: &str) -> Result<SlotReservation> {
         let request = SlotReservationRequest {
             quote_id: quote_id.clone(),
@@ -36,10 +37,15 @@ impl FurnitureClient {
             reference: reference.to_owned(),
         };
         let path = "/v1/slot-reservations";
-        self.peer.post(path, &request, Some(reference)).await?.ok_or_else(|| missing_route(path))
+        self.peer
+            .post(path, &request, Some(reference))
+            .await
+            .map_err(Error::peer_conflict)?
+            .ok_or_else(|| missing_route(path))
     }
 
-    /// Confirms the reservation `id`; confirming again changes nothing, so it is retried.
+    /// Confirms the reservation `id`; confirming again changes nothing, so it is retried. A
+    /// cancelled reservation, or a lapsed hold whose slot filled up, is [`Error::Conflict`].
     pub async fn confirm(&self, id: &SlotReservationId) -> Result<SlotReservation> {
         self.change(id, "confirm").await
     }
@@ -55,13 +61,23 @@ impl FurnitureClient {
         let path = format!("/v1/slot-reservations/{id}/{action}");
         self.peer
             .post(&path, &serde_json::json!({}), Some(&key))
-            .await?
+            .await
+            .map_err(Error::peer_conflict)?
             .ok_or_else(|| Error::not_found("slot reservation", id.as_str()))
     }
 
     /// The reservation `id`; `None` when the ERP has none.
     pub async fn reservation(&self, id: &SlotReservationId) -> Result<Option<SlotReservation>> {
         self.peer.get(&format!("/v1/slot-reservations/{id}")).await
+    }
+
+    /// The reservation made under `reference`, if any: what a caller that crashed before
+    /// recording its booking had done.
+    pub async fn by_reference(&self, reference: &str) -> Result<Option<SlotReservation>> {
+        let reference: String = form_urlencoded::byte_serialize(reference.as_bytes()).collect();
+        let path = format!("/v1/slot-reservations?reference={reference}");
+        let found: Vec<SlotReservation> = self.peer.get(&path).await?.ok_or_else(|| missing_route(&path))?;
+        Ok(found.into_iter().next())
     }
 
     /// A readiness check that the ERP answers.

@@ -308,6 +308,23 @@ impl FurnitureStore {
         load_reservation(&mut connection, id, now, self.capacity).await
     }
 
+    /// The reservation made under `reference`, if any: what a caller that crashed before
+    /// recording its reservation had done.
+    pub async fn reservation_by_reference(
+        &self,
+        reference: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<SlotReservation>> {
+        let mut connection = self.db.pool().acquire().await?;
+        let sql = format!("SELECT {RESERVATION_COLUMNS} FROM slot_reservations WHERE reference = $1");
+        let row: Option<ReservationRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(reference).fetch_optional(&mut *connection).await?;
+        match row {
+            Some(row) => reservation_from(&mut connection, row, now, self.capacity).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Confirms or cancels the reservation `id`; `None` when there is none. Repeating an
     /// action changes nothing. Confirming a hold that lapsed takes its place again if the slot
     /// still has room.

@@ -19,7 +19,7 @@ use crate::catalog::domain::ProductId;
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
-use crate::platform::idempotency::{Claim, OptionalKey};
+use crate::platform::idempotency::{Claim, OptionalKey, check_reference};
 use crate::platform::page::{self, Page};
 
 /// What the inventory routes need.
@@ -37,7 +37,7 @@ pub fn routes(state: InventoryState) -> Router {
         .route("/v1/stock", get(list_stock))
         .route("/v1/stock/{product_id}", get(get_stock))
         .route("/v1/stock/{product_id}/movements", post(record_movement))
-        .route("/v1/reservations", post(reserve))
+        .route("/v1/reservations", post(reserve).get(find_reservations))
         .route("/v1/reservations/{id}", get(get_reservation))
         .route("/v1/reservations/{id}/commit", post(commit_reservation))
         .route("/v1/reservations/{id}/release", post(release_reservation))
@@ -48,7 +48,7 @@ pub fn routes(state: InventoryState) -> Router {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "inventory", description = "Stock of standard items and reservations with a time to live."),
-    paths(list_stock, get_stock, record_movement, reserve, get_reservation, commit_reservation, release_reservation),
+    paths(list_stock, get_stock, record_movement, reserve, find_reservations, get_reservation, commit_reservation, release_reservation),
     components(schemas(
         Stock, Page<Stock>, MovementRequest, Movement, MovementKind, RecordedMovement, ReserveRequest,
         ReservationLine, Reservation, ReservationStatus, Problem
@@ -109,7 +109,7 @@ async fn list_stock(
 }
 
 /// Gets the stock of one product.
-#[utoipa::path(get, path = "/v1/stock/{product_id}", params(("product_id" = String, Path, description = "Product id")),
+#[utoipa::path(get, path = "/v1/stock/{product_id}", params(("product_id" = ProductId, Path, description = "Product id")),
     responses((status = 200, body = Stock), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn get_stock(State(state): State<InventoryState>, Path(product_id): Path<String>) -> Result<Json<Stock>> {
     let product = parse_product_id(&product_id, "product_id")?;
@@ -120,20 +120,33 @@ async fn get_stock(State(state): State<InventoryState>, Path(product_id): Path<S
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MovementRequest {
-    /// Units added (positive) or removed (negative); a receipt adds.
+    /// Units added (positive) or removed (negative), at most 1,000,000 either way; a receipt adds.
+    #[schema(minimum = -1000000, maximum = 1000000)]
     delta: i64,
     /// `receipt` (goods arrived) or `adjustment` (stock-take correction).
-    #[schema(example = "receipt")]
+    #[schema(schema_with = operator_kinds)]
     kind: String,
     /// The delivery note, purchase order or stock-take, 1 to 128 visible ASCII characters.
+    #[schema(pattern = "^[!-~]{1,128}$")]
     reference: String,
+}
+
+/// The schema of the kinds of movement an operator records: sales are recorded only by
+/// committing reservations.
+fn operator_kinds() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("`receipt` (goods arrived) or `adjustment` (stock-take correction)."))
+        .enum_values(Some([MovementKind::Receipt.as_str(), MovementKind::Adjustment.as_str()]))
+        .build()
 }
 
 /// Records a receipt or stock-take adjustment of a product; its first receipt starts stocking it.
 /// Stock never goes below zero or below what is reserved. Send an `Idempotency-Key` so a retried
 /// request counts once; a retry is answered 200 with `Idempotent-Replayed: true`.
 #[utoipa::path(post, path = "/v1/stock/{product_id}/movements", request_body = MovementRequest,
-    params(("product_id" = String, Path, description = "Product id"),
+    params(("product_id" = ProductId, Path, description = "Product id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses((status = 201, body = RecordedMovement), (status = 200, body = RecordedMovement, description = "A replay"),
               (status = 422, body = Problem)))]
@@ -161,6 +174,27 @@ async fn reserve(State(state): State<InventoryState>, ApiJson(request): ApiJson<
     request.validate().map_err(|(field, message)| Error::invalid(field, message))?;
     let outcome = state.store.reserve(&request, state.clock.now()).await?;
     Ok(outcome.into_response(StatusCode::CREATED, StatusCode::OK))
+}
+
+/// Which reservations to find.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct FindReservations {
+    /// The caller's reference the reservation was made under (required).
+    reference: String,
+}
+
+/// Finds the reservation made under a reference: a list of at most one, since references are
+/// unique. How a caller that crashed before recording its reservation finds it.
+#[utoipa::path(get, path = "/v1/reservations", params(FindReservations),
+    responses((status = 200, body = Vec<Reservation>), (status = 422, body = Problem)))]
+async fn find_reservations(
+    State(state): State<InventoryState>,
+    ApiQuery(query): ApiQuery<FindReservations>,
+) -> Result<Json<Vec<Reservation>>> {
+    check_reference(&query.reference).map_err(|why| Error::invalid("reference", why))?;
+    Ok(Json(state.store.reservation_by_reference(&query.reference).await?.into_iter().collect()))
 }
 
 /// Gets a reservation.

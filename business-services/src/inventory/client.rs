@@ -55,9 +55,35 @@ impl InventoryClient {
             .ok_or_else(|| Error::not_found("reservation", id.as_str()))
     }
 
+    /// Puts the units of a committed reservation back on the shelf, once however often it is
+    /// called: a receipt per line, keyed by the reservation and the product.
+    pub async fn return_units(&self, reservation: &Reservation) -> Result<()> {
+        for line in &reservation.lines {
+            let path = format!("/v1/stock/{}/movements", line.product_id);
+            let body = json!({
+                "delta": line.quantity,
+                "kind": "receipt",
+                "reference": format!("return-{}", reservation.reference),
+            });
+            let key = format!("return-{}-{}", reservation.id, line.product_id);
+            let _: serde_json::Value =
+                self.peer.post(&path, &body, Some(&key)).await?.ok_or_else(|| self.peer.unserved(&path))?;
+        }
+        Ok(())
+    }
+
     /// One reservation; `None` when inventory has no such reservation.
     pub async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>> {
         self.peer.get(&format!("/v1/reservations/{id}")).await
+    }
+
+    /// The reservation made under `reference`, if any: what a caller that crashed before
+    /// recording its reservation had done.
+    pub async fn by_reference(&self, reference: &str) -> Result<Option<Reservation>> {
+        let reference: String = form_urlencoded::byte_serialize(reference.as_bytes()).collect();
+        let path = format!("/v1/reservations?reference={reference}");
+        let found: Vec<Reservation> = self.peer.get(&path).await?.ok_or_else(|| self.peer.unserved(&path))?;
+        Ok(found.into_iter().next())
     }
 
     /// The stock of one product; `None` when inventory does not stock it.

@@ -16,8 +16,11 @@ pub const MAX_QUANTITY: u32 = 99;
 pub const MAX_TTL_SECS: u32 = 3600;
 /// How long a reservation is held when the request does not say, in seconds.
 pub const DEFAULT_TTL_SECS: u32 = 900;
-/// The largest change one stock movement may make, in units.
+/// The largest change one stock movement may make, in units, either way.
 pub const MAX_DELTA: i64 = 1_000_000;
+/// The most units of one product that can be on hand: movements that would pass it are refused,
+/// so stock levels (and their sums with any delta) never overflow.
+pub const MAX_ON_HAND: i64 = 1_000_000_000_000;
 
 string_id!(
     /// A reservation id, `rsv_` and 32 hex digits, chosen by inventory.
@@ -111,7 +114,7 @@ impl NewMovement {
             Ok(kind) => kind,
             Err(why) => return Err(("kind", why)),
         };
-        if delta == 0 || delta.abs() > MAX_DELTA {
+        if delta == 0 || !(-MAX_DELTA..=MAX_DELTA).contains(&delta) {
             return Err(("delta", format!("must be a non-zero number of units between -{MAX_DELTA} and {MAX_DELTA}")));
         }
         if kind == MovementKind::Receipt && delta < 0 {
@@ -130,16 +133,23 @@ impl NewMovement {
     }
 
     /// Why this movement cannot be applied to `stock`, if it would leave fewer units on hand
-    /// than zero or than are reserved.
+    /// than zero or than are reserved, or more than [`MAX_ON_HAND`].
     pub fn refusal(&self, stock: &Stock) -> Option<String> {
-        let after = stock.on_hand.saturating_add(self.delta);
-        (after < stock.reserved).then(|| {
-            format!(
+        let after = stock.on_hand.checked_add(self.delta).filter(|after| *after <= MAX_ON_HAND);
+        match after {
+            None => Some(format!(
+                "would leave more than {MAX_ON_HAND} units of '{}' on hand ({} are); add at most {} units",
+                stock.product_id,
+                stock.on_hand,
+                MAX_ON_HAND.saturating_sub(stock.on_hand).max(0)
+            )),
+            Some(after) if after < stock.reserved => Some(format!(
                 "would leave {after} units of '{}' on hand, but {} are on hand and {} reserved; \
                  remove at most {} units",
                 stock.product_id, stock.on_hand, stock.reserved, stock.available
-            )
-        })
+            )),
+            Some(_) => None,
+        }
     }
 }
 
@@ -389,6 +399,11 @@ mod tests {
         let refusal = remove(-7).refusal(&stock).unwrap();
         assert!(refusal.contains("remove at most 6 units"), "{refusal}");
         assert!(remove(-11).refusal(&stock).is_some());
+        let full = Stock::new(product("a"), MAX_ON_HAND - 5, 0);
+        let add = |delta| NewMovement { delta, kind: MovementKind::Receipt, reference: "po".into() };
+        assert_eq!(add(5).refusal(&full), None);
+        let refusal = add(6).refusal(&full).unwrap();
+        assert!(refusal.contains("add at most 5 units"), "{refusal}");
     }
 
     #[test]
@@ -399,6 +414,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn movements_are_bounded_either_way_and_never_overflow(
+            delta in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -MAX_DELTA - 2..=-MAX_DELTA + 2,
+                                 MAX_DELTA - 2..=MAX_DELTA + 2],
+            on_hand in prop_oneof![0..=MAX_ON_HAND, Just(MAX_ON_HAND)],
+        ) {
+            let parsed = NewMovement::parse(delta, "adjustment", "count-1".into());
+            prop_assert_eq!(parsed.is_ok(), delta != 0 && (-MAX_DELTA..=MAX_DELTA).contains(&delta));
+            if let Ok(movement) = parsed {
+                let stock = Stock::new(product("a"), on_hand, 0);
+                let after = on_hand + movement.delta;
+                prop_assert_eq!(movement.refusal(&stock).is_none(), (0..=MAX_ON_HAND).contains(&after));
+            }
+        }
+
         #[test]
         fn the_same_lines_in_any_order_match(quantities in proptest::collection::vec(1_u32..=99, 1..10), seed in any::<u64>()) {
             let lines: Vec<_> = quantities.iter().enumerate().map(|(i, q)| line(&format!("p{i}"), *q)).collect();

@@ -10,7 +10,7 @@ use sqlx::{Any, AnyConnection, Transaction};
 use time::OffsetDateTime;
 
 use super::domain::{
-    Movement, MovementKind, NewMovement, RecordedMovement, Reservation, ReservationId, ReservationLine,
+    MAX_ON_HAND, Movement, MovementKind, NewMovement, RecordedMovement, Reservation, ReservationId, ReservationLine,
     ReservationStatus, ReserveRequest, Shortage, Stock, describe_shortages,
 };
 use crate::catalog::domain::ProductId;
@@ -76,7 +76,7 @@ impl InventoryStore {
 
     /// Records a receipt or adjustment of `product` at `now`, at most once per idempotency key.
     /// A product's first movement starts stocking it. Refused (422 on `delta`) when it would
-    /// leave fewer units on hand than zero or than are reserved.
+    /// leave fewer units on hand than zero or than are reserved, or more than [`MAX_ON_HAND`].
     pub async fn record_movement(
         &self,
         product: &ProductId,
@@ -101,11 +101,13 @@ impl InventoryStore {
         .execute(&mut *tx)
         .await?;
         let changed = sqlx::query(
-            "UPDATE stock SET on_hand = on_hand + $2, updated_at = $3 WHERE product_id = $1 AND on_hand + $2 >= reserved",
+            "UPDATE stock SET on_hand = on_hand + $2, updated_at = $3 \
+             WHERE product_id = $1 AND on_hand + $2 >= reserved AND on_hand + $2 <= $4",
         )
         .bind(product.as_str())
         .bind(movement.delta)
         .bind(to_millis(now))
+        .bind(MAX_ON_HAND)
         .execute(&mut *tx)
         .await?;
         let stock = load_stock(&mut tx, product).await?.ok_or_else(|| vanished(product))?;
@@ -247,6 +249,23 @@ impl InventoryStore {
     pub async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>> {
         let mut connection = self.db.pool().acquire().await?;
         load_reservation(&mut connection, id).await
+    }
+
+    /// The reservation made under `reference`, if any: what a caller that crashed before
+    /// recording its reservation had done.
+    pub async fn reservation_by_reference(&self, reference: &str) -> Result<Option<Reservation>> {
+        let mut connection = self.db.pool().acquire().await?;
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM reservations WHERE reference = $1")
+            .bind(reference)
+            .fetch_optional(&mut *connection)
+            .await?;
+        match id {
+            Some(id) => {
+                let id = ReservationId::parse(&id).map_err(|detail| Error::Internal { detail })?;
+                load_reservation(&mut connection, &id).await
+            }
+            None => Ok(None),
+        }
     }
 
     /// Commits a held reservation at `now`: its units leave the stock on hand as sales.

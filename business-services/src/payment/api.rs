@@ -187,7 +187,8 @@ async fn void(State(state): State<PaymentState>, Path(id): Path<String>) -> Resu
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefundRequest {
-    /// The amount, in the currency of the payment.
+    /// The amount, in the currency of the payment, at most what was captured and not refunded.
+    #[schema(schema_with = crate::money::bounded_schema)]
     amount: Money,
 }
 

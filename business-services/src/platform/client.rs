@@ -22,6 +22,17 @@ pub trait RequestSigner: Send + Sync + std::fmt::Debug {
     fn sign(&self, method: &Method, path: &str, body: &[u8]) -> Vec<(String, String)>;
 }
 
+/// A successful answer's body as the peer sent it, for what is not JSON (pictures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawBody {
+    /// The status, a 2xx.
+    pub status: u16,
+    /// Its `Content-Type` (`application/octet-stream` when the peer named none).
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// A typed caller of one peer system.
 #[derive(Debug, Clone)]
 pub struct PeerClient {
@@ -91,6 +102,12 @@ impl PeerClient {
 
     /// GETs `path` as JSON; `Ok(None)` when the peer answers 404.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        self.json(self.call(Method::GET, path, None::<&()>, None, Retry::Safe).await?)
+    }
+
+    /// GETs `path` as it is sent (a picture, say); `Ok(None)` on 404, and any other refusal
+    /// an error, exactly as for [`PeerClient::get`].
+    pub async fn get_raw(&self, path: &str) -> Result<Option<RawBody>> {
         self.call(Method::GET, path, None::<&()>, None, Retry::Safe).await
     }
 
@@ -103,17 +120,17 @@ impl PeerClient {
         idempotency_key: Option<&str>,
     ) -> Result<Option<T>> {
         let retry = if idempotency_key.is_some() { Retry::Safe } else { Retry::Never };
-        self.call(Method::POST, path, Some(body), idempotency_key, retry).await
+        self.json(self.call(Method::POST, path, Some(body), idempotency_key, retry).await?)
     }
 
     /// PUTs `body` to `path` (idempotent, so retried); `Ok(None)` on 404.
     pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<Option<T>> {
-        self.call(Method::PUT, path, Some(body), None, Retry::Safe).await
+        self.json(self.call(Method::PUT, path, Some(body), None, Retry::Safe).await?)
     }
 
     /// DELETEs `path` (idempotent, so retried); `Ok(None)` on 404.
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
-        self.call(Method::DELETE, path, None::<&()>, None, Retry::Safe).await
+        self.json(self.call(Method::DELETE, path, None::<&()>, None, Retry::Safe).await?)
     }
 
     /// Checks the peer's liveness endpoint, for readiness probes.
@@ -126,14 +143,14 @@ impl PeerClient {
     }
 
     #[tracing::instrument(name = "call", skip(self, body), fields(peer = self.peer))]
-    async fn call<B: Serialize, T: DeserializeOwned>(
+    async fn call<B: Serialize>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
         idempotency_key: Option<&str>,
         retry: Retry,
-    ) -> Result<Option<T>> {
+    ) -> Result<Option<RawBody>> {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
@@ -175,23 +192,23 @@ impl PeerClient {
         request
     }
 
-    async fn answer<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<Option<T>> {
+    /// A successful answer's body, `None` on 404, or the peer's refusal as an error.
+    async fn answer(&self, request: RequestBuilder) -> Result<Option<RawBody>> {
         let unavailable = |detail: String| Error::Unavailable { dependency: self.peer.to_owned(), detail };
         let response = request.send().await.map_err(|e| unavailable(describe(&e, self.deadline)))?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
         let body = response.bytes().await.map_err(|e| unavailable(describe(&e, self.deadline)))?;
         if status.is_success() {
-            // An empty success (204) decodes as JSON null, i.e. into `()` or `Option`.
-            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
-            return serde_json::from_slice(body).map(Some).map_err(|e| Error::Upstream {
-                dependency: self.peer.to_owned(),
-                status: status.as_u16(),
-                detail: format!("unexpected response body: {e}"),
-                field: None,
-            });
+            return Ok(Some(RawBody { status: status.as_u16(), content_type, bytes: body.to_vec() }));
         }
         let (detail, field) = match serde_json::from_slice::<Problem>(&body) {
             Ok(problem) => (problem.detail, problem.field),
@@ -205,6 +222,19 @@ impl PeerClient {
             return Err(unavailable(detail));
         }
         Err(Error::Upstream { dependency: self.peer.to_owned(), status: status.as_u16(), detail, field })
+    }
+
+    /// Decodes a successful answer's JSON; an empty one (204) decodes as `null`, i.e. into
+    /// `()` or `Option`.
+    fn json<T: DeserializeOwned>(&self, answer: Option<RawBody>) -> Result<Option<T>> {
+        let Some(RawBody { status, bytes, .. }) = answer else { return Ok(None) };
+        let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(body).map(Some).map_err(|e| Error::Upstream {
+            dependency: self.peer.to_owned(),
+            status,
+            detail: format!("unexpected response body: {e}"),
+            field: None,
+        })
     }
 }
 

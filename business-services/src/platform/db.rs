@@ -60,6 +60,17 @@ impl Db {
     /// On PostgreSQL the system's tables live in their own `schema`, so systems can share a
     /// database without reading each other's tables. A SQLite file is one system's alone.
     pub async fn open(url: &str, schema: &str, migrator: &Migrator) -> Result<Db, OpenError> {
+        Db::open_with_pool(url, schema, migrator, None).await
+    }
+
+    /// [`Db::open`] with at most `max_connections` connections (the backend's default when
+    /// `None`): systems that share one PostgreSQL server share its connection limit.
+    pub async fn open_with_pool(
+        url: &str,
+        schema: &str,
+        migrator: &Migrator,
+        max_connections: Option<u32>,
+    ) -> Result<Db, OpenError> {
         sqlx::any::install_default_drivers();
         let shown = redact(url);
         let connect_error = |source| OpenError::Connect { url: shown.clone(), source };
@@ -87,10 +98,10 @@ impl Db {
             Backend::Postgres => format!("SET search_path TO {}", quote_identifier(schema)),
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
+            .max_connections(max_connections.unwrap_or(match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
-            })
+            }))
             .acquire_timeout(WAIT)
             .after_connect(move |connection, _| {
                 let setup = session_setup.clone();

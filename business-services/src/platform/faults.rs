@@ -4,8 +4,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::extract::{FromRef, Request, State};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::admin::{AdminToken, Operator};
 use super::error::{Error, Result};
 use super::extract::ApiJson;
 
@@ -100,14 +101,20 @@ impl FaultSettings {
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     settings: Arc<RwLock<FaultSettings>>,
-    admin_token: Option<Arc<str>>,
+    admin_token: AdminToken,
 }
 
 impl Faults {
     /// Faults starting from `settings`; the admin endpoint accepts `admin_token` as a bearer
     /// token and is closed when there is none.
     pub fn new(settings: FaultSettings, admin_token: Option<String>) -> Self {
-        Faults { settings: Arc::new(RwLock::new(settings)), admin_token: admin_token.map(Into::into) }
+        Faults { settings: Arc::new(RwLock::new(settings)), admin_token: AdminToken::new(admin_token) }
+    }
+
+    /// The operator's token that opens this system's admin writes (these faults, and any
+    /// admin routes of the system itself).
+    pub fn admin_token(&self) -> &AdminToken {
+        &self.admin_token
     }
 
     /// The current settings.
@@ -129,26 +136,12 @@ impl Faults {
             .find(|rule| rule.matches(method, path))
             .cloned()
     }
-
-    fn authorize(&self, headers: &HeaderMap) -> Result<()> {
-        let Some(expected) = &self.admin_token else {
-            return Err(Error::Forbidden {
-                detail: "the admin API is closed: set BOUTIQUE_ADMIN_TOKEN to open it".into(),
-            });
-        };
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
-        match presented {
-            Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-            _ => Err(Error::Unauthorized { detail: "send the admin token as 'Authorization: Bearer <token>'".into() }),
-        }
-    }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+impl FromRef<Faults> for AdminToken {
+    fn from_ref(faults: &Faults) -> AdminToken {
+        faults.admin_token.clone()
+    }
 }
 
 /// Middleware: delays or fails requests as the matching rule says.
@@ -171,17 +164,15 @@ pub fn admin_routes(faults: Faults) -> Router {
     Router::new().route("/admin/faults", get(get_faults).put(put_faults)).with_state(faults)
 }
 
-async fn get_faults(State(faults): State<Faults>, headers: HeaderMap) -> Result<Json<FaultSettings>> {
-    faults.authorize(&headers)?;
+async fn get_faults(_: Operator, State(faults): State<Faults>) -> Result<Json<FaultSettings>> {
     Ok(Json(faults.get()))
 }
 
 async fn put_faults(
+    _: Operator,
     State(faults): State<Faults>,
-    headers: HeaderMap,
     ApiJson(settings): ApiJson<FaultSettings>,
 ) -> Result<(StatusCode, Json<FaultSettings>)> {
-    faults.authorize(&headers)?;
     settings.validate()?;
     faults.set(settings.clone());
     tracing::warn!(rules = settings.rules.len(), "Fault injection changed.");

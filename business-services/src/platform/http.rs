@@ -17,12 +17,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::Modify;
 
 use super::client::PeerClient;
 use super::db::Db;
 use super::error::Error;
 use super::faults::{self, Faults};
 use super::identity;
+use super::openapi::ProblemResponses;
 use super::trace::{self, TraceContext};
 
 /// How long a request may take before it is answered with 503.
@@ -81,8 +83,15 @@ struct CheckOutcome {
     error: Option<String>,
 }
 
-/// Wraps a system's API routes into its complete service, with `faults` injected into them.
-pub fn service(api: Router, openapi: utoipa::openapi::OpenApi, checks: Vec<ReadinessCheck>, faults: &Faults) -> Router {
+/// Wraps a system's API routes into its complete service, with `faults` injected into them; its
+/// OpenAPI document is served with the errors every operation shares ([`ProblemResponses`]).
+pub fn service(
+    api: Router,
+    mut openapi: utoipa::openapi::OpenApi,
+    checks: Vec<ReadinessCheck>,
+    faults: &Faults,
+) -> Router {
+    ProblemResponses.modify(&mut openapi);
     let openapi = Arc::new(openapi);
     api.layer(middleware::from_fn_with_state(faults.clone(), faults::inject))
         .merge(faults::admin_routes(faults.clone()))

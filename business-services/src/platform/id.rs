@@ -3,12 +3,14 @@
 
 /// Defines `pub struct $name(String)` whose only constructor is `parse`, checked by `$check`
 /// (`fn(&str) -> Result<(), String>`); it (de)serializes as a string and rejects bad ones.
+/// An optional `pattern`, the check as a regular expression, goes into its OpenAPI schema, so
+/// that clients (and the fuzzer) can make ids the system accepts.
 macro_rules! string_id {
-    ($(#[$doc:meta])* $name:ident, example = $example:literal, check = $check:expr $(,)?) => {
+    ($(#[$doc:meta])* $name:ident, example = $example:literal, $(pattern = $pattern:tt,)? check = $check:expr $(,)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String, example = $example)]
+        #[schema(value_type = String, example = $example $(, pattern = $pattern)?)]
         pub struct $name(String);
 
         impl $name {

@@ -1,6 +1,8 @@
 //! What every business system shares: errors, extractors, the store, the HTTP service shell,
-//! peer clients, service identities, trace context, time and pagination.
+//! peer clients, service identities, the operator's credential, trace context, time and
+//! pagination.
 
+pub mod admin;
 pub mod client;
 pub mod clock;
 pub mod db;
@@ -12,6 +14,7 @@ pub mod http;
 pub mod id;
 pub mod idempotency;
 pub mod identity;
+pub mod openapi;
 pub mod outbox;
 pub mod page;
 pub mod tasks;

@@ -1,7 +1,7 @@
 //! The event broker backends over their conformance suite: [`queue_conformance`] asserts what
 //! the `Queue` trait documents, on any backend (NATS here when a server answers; the embedded
-//! backend runs it too), and the Pub/Sub publisher is checked against a fake Pub/Sub and a
-//! fake OAuth token endpoint.
+//! backend runs it too); a running pusher follows a changed subscription on each backend; and
+//! the Pub/Sub publisher is checked against a fake Pub/Sub and a fake OAuth token endpoint.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,12 +19,15 @@ use business_services::broker;
 use business_services::broker::embedded::EmbeddedQueue;
 use business_services::broker::nats::NatsQueue;
 use business_services::broker::pubsub::{PubSubAuth, PubSubPublisher, SCOPE};
+use business_services::broker::push::{PushSettings, Pusher};
 use business_services::broker::queue::{Delivery, Publisher, Queue, Subscription, SubscriptionStats};
 use business_services::platform::clock::SystemClock;
-use business_services::platform::events::Message;
+use business_services::platform::events::{Message, Pushed};
 use business_services::platform::testing;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::harness::{Served, TestDb};
 
@@ -114,6 +117,7 @@ pub async fn queue_conformance(queue: &dyn Queue, topic: &str) {
     keeps_per_key_order(queue, &format!("{topic}_order")).await;
     redelivers_when_a_lease_expires(queue, &format!("{topic}_lease")).await;
     dead_letters_and_replays(queue, &format!("{topic}_dead")).await;
+    a_changed_subscription_is_read_back_and_applies(queue, &format!("{topic}_changed")).await;
 }
 
 async fn delivers_intact_once_and_acks(queue: &dyn Queue, topic: &str) {
@@ -257,6 +261,89 @@ async fn dead_letters_and_replays(queue: &dyn Queue, topic: &str) {
     assert_eq!(queue.replay(&subscription, None).await.unwrap(), 0);
 }
 
+async fn a_changed_subscription_is_read_back_and_applies(queue: &dyn Queue, topic: &str) {
+    let name = subscribe(queue, topic, &format!("{topic}-sub"), 5).await;
+    assert_eq!(queue.subscription(&name).await.unwrap().endpoint, "http://127.0.0.1:9/events");
+    let changed = Subscription {
+        name: name.clone(),
+        topic: topic.to_owned(),
+        endpoint: "http://127.0.0.1:9/moved".to_owned(),
+        max_attempts: 1,
+    };
+    queue.subscribe(&changed).await.unwrap();
+    assert_eq!(queue.subscription(&name).await.unwrap(), changed);
+    let error = queue.subscription(&format!("{topic}-none")).await.unwrap_err().to_string();
+    assert!(error.contains("not found"), "{error}");
+
+    let f = message(topic, "k-f", "f");
+    queue.publish(&f).await.unwrap();
+    let leased = lease_until(queue, &name, &f.id, LONG_LEASE).await;
+    let dead = queue.nack(find(&leased, &f.id), Duration::from_millis(10), "HTTP 500").await.unwrap();
+    assert!(dead, "the lowered attempts did not apply: dead-lettered after one");
+}
+
+/// Endpoints that record the ids of the messages pushed to them, per path.
+type Received = Arc<Mutex<BTreeMap<String, Vec<String>>>>;
+
+async fn receive(State(received): State<Received>, Path(endpoint): Path<String>, pushed: Pushed<Value>) -> StatusCode {
+    received.lock().unwrap().entry(endpoint).or_default().push(pushed.event_id);
+    StatusCode::NO_CONTENT
+}
+
+/// Polls until `endpoint` received the message `id`.
+async fn received_at(received: &Received, endpoint: &str, id: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while !received.lock().unwrap().get(endpoint).is_some_and(|ids| ids.iter().any(|got| got == id)) {
+        assert!(Instant::now() < deadline, "{id} never reached {endpoint}: {:?}", received.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A pusher delivering to one endpoint keeps running while the subscription is moved to
+/// another: the next message goes to the new one, and nothing more to the old.
+async fn a_running_pusher_follows_a_changed_endpoint(queue: Arc<dyn Queue>, topic: &str) {
+    let received = Received::default();
+    let endpoints = Served::start(Router::new().route("/{endpoint}", post(receive)).with_state(received.clone())).await;
+    let mut subscription = Subscription {
+        name: format!("{topic}-sub"),
+        topic: topic.to_owned(),
+        endpoint: format!("{}/old", endpoints.url),
+        max_attempts: 5,
+    };
+    queue.subscribe(&subscription).await.unwrap();
+    let settings = PushSettings { idle_poll_ms: 20, retry_base_ms: 10, retry_max_ms: 50, ..PushSettings::default() };
+    let shutdown = CancellationToken::new();
+    let pusher = Pusher::new(queue.clone(), settings, None, Arc::new(Notify::new()));
+    tokio::spawn(pusher.run(subscription.name.clone(), shutdown.clone()));
+    let _stop = shutdown.drop_guard();
+
+    let first = message(topic, "k", "first");
+    queue.publish(&first).await.unwrap();
+    received_at(&received, "old", &first.id).await;
+
+    subscription.endpoint = format!("{}/new", endpoints.url);
+    queue.subscribe(&subscription).await.unwrap();
+    let next = message(topic, "k", "next");
+    queue.publish(&next).await.unwrap();
+    received_at(&received, "new", &next.id).await;
+    assert_eq!(received.lock().unwrap()["old"], vec![first.id], "the old endpoint got only the first");
+}
+
+#[tokio::test]
+async fn a_running_pusher_follows_a_changed_endpoint_on_the_embedded_queue() {
+    testing::on_each_backend(|backend| async move {
+        let store = TestDb::open(backend, "broker", &broker::MIGRATOR).await;
+        let queue = Arc::new(EmbeddedQueue::new(store.db.clone(), Arc::new(SystemClock)));
+        a_running_pusher_follows_a_changed_endpoint(queue, "moving").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_running_pusher_follows_a_changed_endpoint_on_nats() {
+    on_nats(|queue| async move { a_running_pusher_follows_a_changed_endpoint(queue, "moving").await }).await;
+}
+
 /// Runs `scenario` on a fresh NATS prefix, then deletes its streams even when it failed.
 async fn on_nats<F, Fut>(scenario: F)
 where
@@ -296,6 +383,13 @@ async fn nats_jetstream_passes_the_queue_conformance_suite() {
         other.publish(&m).await.unwrap();
         let leased = lease_until(&other, "events_basic-sub", &m.id, LONG_LEASE).await;
         other.ack(find(&leased, &m.id)).await.unwrap();
+
+        // A change made by another process is what this one reads next.
+        let mut changed = other.subscription("events_basic-sub").await.unwrap();
+        changed.endpoint = "http://127.0.0.1:9/elsewhere".into();
+        changed.max_attempts = 2;
+        other.subscribe(&changed).await.unwrap();
+        assert_eq!(queue.subscription("events_basic-sub").await.unwrap(), changed);
     })
     .await;
 }

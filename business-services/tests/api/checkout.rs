@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use business_services::checkout::domain::SagaState;
+use business_services::checkout::saga::CrashPoint;
 use business_services::checkout::{CheckoutService, PeerUrls, Settings as CheckoutSettings};
 use business_services::inventory::InventoryService;
 use business_services::platform::clock::{Clock, ManualClock};
@@ -34,7 +35,7 @@ struct Shop {
 #[derive(Default)]
 struct Options {
     fraud: fraud::Settings,
-    crash_after: Option<SagaState>,
+    crash_at: Option<CrashPoint>,
 }
 
 impl Shop {
@@ -103,8 +104,8 @@ impl Shop {
         };
         let mut checkout =
             CheckoutService::new(db("checkout"), &peer_urls, &CheckoutSettings::default(), clock.clone());
-        if let Some(state) = options.crash_after {
-            checkout = checkout.crash_after(state);
+        if let Some(point) = options.crash_at {
+            checkout = checkout.crash_at(point);
         }
         let checkout_server = Served::start(checkout.router(db("checkout"), &faults["checkout"])).await;
         urls.insert("checkout", checkout_server.url.clone());
@@ -508,53 +509,86 @@ async fn a_transient_failure_frees_the_key_for_a_retry() {
     .await;
 }
 
-/// A process that dies after each persisted step: recovery compensates before the charge and
-/// completes after it.
+/// A process killed at every persisted step of the saga, and between every downstream call
+/// and its record: recovery asks the owners what really happened and finishes the order (money
+/// taken, or a held order's recorded authorization) or undoes everything, so no charge is left
+/// without an order, no authorization open, no stock or slot held, and no key blocked.
 #[tokio::test]
-async fn a_crash_after_any_step_is_finished_or_compensated_by_recovery() {
+async fn a_kill_at_any_point_of_the_saga_is_finished_or_undone_from_what_the_owners_hold() {
+    use CrashPoint::{After, Before};
+    use SagaState::{Authorized, Captured, Committed, Completed, Reserved, Started};
+    // Where the process dies, whether the order is held for review, whether it completes.
+    let cases = [
+        (After(Started), false, false),
+        (Before(Reserved), false, false),
+        (After(Reserved), false, false),
+        (Before(Authorized), false, false),
+        (After(Authorized), false, false),
+        (Before(Captured), false, true),
+        (After(Captured), false, true),
+        (Before(Completed), false, true),
+        (Before(Authorized), true, false),
+        (After(Authorized), true, true),
+        (Before(Committed), true, true),
+        (After(Committed), true, true),
+        (Before(Completed), true, true),
+    ];
     on_each_backend(|backend| async move {
-        for (state, completes) in
-            [(SagaState::Reserved, false), (SagaState::Authorized, false), (SagaState::Captured, true)]
-        {
-            let shop = Shop::with(backend, Options { crash_after: Some(state), ..Options::default() }).await;
+        for (point, held, completes) in cases {
+            let case = format!("{point:?}{}", if held { ", held" } else { "" });
+            let shop = Shop::with(backend, Options { crash_at: Some(point), ..Options::default() }).await;
             shop.add("crash", "walnut-wall-shelf", 1).await;
             shop.add("crash", "oak-bookcase", 1).await;
             let (before, _) = shop.stock("walnut-wall-shelf").await;
-            let crashed = shop.checkout("crash-key", &order("crash", APPROVED)).await;
-            assert_eq!(crashed.status(), StatusCode::INTERNAL_SERVER_ERROR, "{state:?}: the process died");
+            let mut request = order("crash", APPROVED);
+            if held {
+                request["customer_id"] = json!("cus-1007"); // on watch: held for review
+            }
+            let crashed = shop.checkout("crash-key", &request).await;
+            assert_eq!(crashed.status(), StatusCode::INTERNAL_SERVER_ERROR, "{case}: the process died");
 
             let restarted = shop.restarted_checkout();
-            assert_eq!(
-                restarted.checkout().recover().await.unwrap(),
-                0,
-                "{state:?}: a fresh saga may still be running"
-            );
+            assert_eq!(restarted.checkout().recover().await.unwrap(), 0, "{case}: a fresh saga may still be running");
             shop.clock.advance(time::Duration::minutes(1));
-            assert_eq!(restarted.checkout().recover().await.unwrap(), 1, "{state:?}: settled after it went stale");
-            assert_eq!(restarted.checkout().recover().await.unwrap(), 0, "{state:?}: settled once");
+            assert_eq!(restarted.checkout().recover().await.unwrap(), 1, "{case}: settled after it went stale");
+            assert_eq!(restarted.checkout().recover().await.unwrap(), 0, "{case}: settled once");
 
-            shop.assert_nothing_held().await;
+            let open = "SELECT COUNT(*) FROM authorizations WHERE status = 'authorized'";
+            let held_slots = "SELECT COUNT(*) FROM slot_reservations WHERE status = 'held'";
+            let confirmed_slots = "SELECT COUNT(*) FROM slot_reservations WHERE status = 'confirmed'";
+            assert_eq!(shop.count("furniture", held_slots).await, 0, "{case}: held slots");
+            assert_eq!(shop.count("inventory", "SELECT COUNT(*) FROM reservations WHERE status = 'held'").await, 0);
+            // The customer's retry with the same key gets the outcome: the order, or a new one.
+            let retry = shop.restarted_checkout();
+            let served = Served::start(retry.router(&shop.stores["checkout"].db, &Faults::default())).await;
+            let again = client()
+                .post(format!("{}/v1/checkout", served.url))
+                .header("idempotency-key", "crash-key")
+                .json(&request)
+                .send()
+                .await
+                .unwrap();
+            let receipt = json(again, StatusCode::CREATED).await;
             if completes {
-                assert_eq!((shop.orders().await, shop.charges().await), (1, 1), "{state:?}: finished");
-                assert_eq!(shop.stock("walnut-wall-shelf").await, (before - 1, 0));
-                assert_eq!(
-                    shop.count("furniture", "SELECT COUNT(*) FROM slot_reservations WHERE status = 'confirmed'").await,
-                    1
-                );
+                let charged = if held { 0 } else { 1 };
+                assert_eq!((shop.orders().await, shop.charges().await), (1, charged), "{case}: finished");
+                assert_eq!(shop.count("payment", open).await, 1 - charged, "{case}: open authorizations");
+                assert_eq!(shop.stock("walnut-wall-shelf").await, (before - 1, 0), "{case}: stock sold");
+                assert_eq!(shop.count("furniture", confirmed_slots).await, 1, "{case}: slot confirmed");
+                let status = if held { "on_hold" } else { "confirmed" };
+                assert_eq!(receipt["status"], status, "{case}: the retry answers the recovered order");
+                assert_eq!(shop.orders().await, 1, "{case}: and places no second one");
             } else {
-                assert_eq!((shop.orders().await, shop.charges().await), (0, 0), "{state:?}: undone");
-                assert_eq!(shop.stock("walnut-wall-shelf").await, (before, 0));
-                // The key is free again: the customer's retry goes through.
-                let retry = shop.restarted_checkout();
-                let served = Served::start(retry.router(&shop.stores["checkout"].db, &Faults::default())).await;
-                let response = client()
-                    .post(format!("{}/v1/checkout", served.url))
-                    .header("idempotency-key", "crash-key")
-                    .json(&order("crash", APPROVED))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(json(response, StatusCode::CREATED).await["status"], "confirmed", "{state:?}: retried");
+                assert_eq!(shop.count("checkout", "SELECT COUNT(*) FROM orders").await, 1, "{case}: retried");
+                assert_eq!(shop.count("payment", open).await, if held { 1 } else { 0 }, "{case}: one open hold");
+                let (on_hand, reserved) = shop.stock("walnut-wall-shelf").await;
+                assert_eq!((on_hand, reserved), (before - 1, 0), "{case}: only the retry's unit is sold");
+                assert_eq!(shop.count("furniture", confirmed_slots).await, 1, "{case}: only the retry's slot");
+                let captured = shop.count("payment", "SELECT COUNT(*) FROM authorizations WHERE status = 'captured'");
+                assert_eq!(captured.await, if held { 0 } else { 1 }, "{case}: charged once, by the retry");
+                let voided = shop.count("payment", "SELECT COUNT(*) FROM authorizations WHERE status = 'voided'");
+                let first_authorized = matches!(point, Before(Authorized) | After(Authorized));
+                assert_eq!(voided.await, i64::from(first_authorized), "{case}: the first hold voided");
             }
         }
     })

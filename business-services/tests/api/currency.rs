@@ -44,6 +44,7 @@ async fn converts_exactly_with_the_requested_rounding() {
         assert_eq!(convert("from=EUR&to=JPY&minor_units=1000&rounding=toward_zero").await["to"]["minor_units"], 1624);
         // Refunds convert symmetrically.
         assert_eq!(convert("from=USD&to=EUR&minor_units=-1999").await["to"]["minor_units"], -1845);
+        assert_eq!(convert("from=JPY&to=JPY&minor_units=1000000000").await["to"]["minor_units"], 1_000_000_000);
         let same = convert("from=GBP&to=GBP&minor_units=12345").await;
         assert_eq!((same["to"]["minor_units"].as_i64(), same["rate"].as_str()), (Some(12345), Some("1")));
     })
@@ -61,10 +62,26 @@ async fn bad_conversions_name_the_field() {
             ("from=USD&to=EUR&minor_units=12.5", "minor_units"),
             ("from=USD&to=EUR&minor_units=1&rounding=up", "rounding"),
             ("from=EUR&to=KRW&minor_units=9223372036854775807", "minor_units"),
+            ("from=USD&to=EUR&minor_units=-9223372036854775808", "minor_units"),
+            // At most 1,000,000,000 major units: JPY has no minor digits.
+            ("from=USD&to=EUR&minor_units=100000000001", "minor_units"),
+            ("from=JPY&to=EUR&minor_units=1000000001", "minor_units"),
         ] {
             let response = client().get(format!("{}/v1/conversions?{query}", app.served.url)).send().await.unwrap();
             assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, Some(field)).await;
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_bounds_the_amount_to_convert() {
+    let app = CurrencyApp::start(business_services::platform::testing::Backend::Sqlite).await;
+    let document = client().get(format!("{}/openapi.json", app.served.url)).send().await.unwrap();
+    let document = json(document, StatusCode::OK).await;
+    let parameters = document["paths"]["/v1/conversions"]["get"]["parameters"].as_array().unwrap();
+    let amount = parameters.iter().find(|parameter| parameter["name"] == "minor_units").unwrap();
+    let max = business_services::money::MAX_MINOR_UNITS as f64;
+    assert_eq!(amount["required"], true, "{amount}");
+    assert_eq!((amount["schema"]["minimum"].as_f64(), amount["schema"]["maximum"].as_f64()), (Some(-max), Some(max)));
 }

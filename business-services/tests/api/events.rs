@@ -1,5 +1,6 @@
 //! The embedded broker end to end: an outbox relayed into it, pushes to a consumer that fails
-//! at random, ordering per key, dead letters and their replay, statistics.
+//! at random, ordering per key, dead letters and their replay, statistics, subscriptions changed
+//! while it runs, and the operator's token on its admin writes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,7 @@ use business_services::broker::relay::Relay;
 use business_services::broker::{self, BrokerService};
 use business_services::platform::clock::SystemClock;
 use business_services::platform::events::Pushed;
-use business_services::platform::faults::Faults;
+use business_services::platform::faults::{FaultSettings, Faults};
 use business_services::platform::outbox::OutboxEvent;
 use business_services::platform::testing::{Backend, on_each_backend};
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,10 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::{Served, TestDb};
-use crate::http::{client, json};
+use crate::http::{assert_problem, client, json};
+
+/// The operator's admin token the test broker is given.
+const ADMIN_TOKEN: &str = "operator-token-for-the-broker-tests";
 
 /// The event the test publishes: a step of one key's sequence.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +64,18 @@ async fn consume(State(consumer): State<Arc<Mutex<Consumer>>>, pushed: Pushed<St
     StatusCode::NO_CONTENT
 }
 
+/// Serves a consumer of steps at `<url>/events`.
+async fn start_consumer(failure_rate: f64) -> (Served, Arc<Mutex<Consumer>>) {
+    let consumer = Arc::new(Mutex::new(Consumer { failure_rate, ..Consumer::default() }));
+    let app = Router::new().route("/events", post(consume)).with_state(consumer.clone());
+    (Served::start(app).await, consumer)
+}
+
+/// How many steps `consumer` applied.
+fn applied(consumer: &Consumer) -> usize {
+    consumer.applied.values().map(Vec::len).sum()
+}
+
 /// A source system with an outbox, the broker, a consumer and the relay between them.
 struct Pipeline {
     source: TestDb,
@@ -92,10 +108,9 @@ impl Pipeline {
             ..broker::Settings::default()
         };
         let broker = BrokerService::new(&broker_store.db, &settings, Arc::new(SystemClock), None);
-        let consumer = Arc::new(Mutex::new(Consumer { failure_rate, ..Consumer::default() }));
-        let consumer_app = Router::new().route("/events", post(consume)).with_state(consumer.clone());
-        let consumer_server = Served::start(consumer_app).await;
-        let broker_server = Served::start(broker.router(&broker_store.db, &Faults::default())).await;
+        let (consumer_server, consumer) = start_consumer(failure_rate).await;
+        let faults = Faults::new(FaultSettings::default(), Some(ADMIN_TOKEN.to_owned()));
+        let broker_server = Served::start(broker.router(&broker_store.db, &faults)).await;
         let subscription = Subscription {
             name: "test-steps".into(),
             topic: "steps".into(),
@@ -143,6 +158,21 @@ impl Pipeline {
             assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Writes steps and relays them into the broker.
+    async fn publish(&self, steps: &[Step]) {
+        self.write(steps).await;
+        while self.relay().relay_once().await.unwrap() > 0 {}
+    }
+
+    /// `PUT /v1/subscriptions/test-steps` with `body`, as an operator holding `token`.
+    async fn put_subscription(&self, token: Option<&str>, body: Value) -> reqwest::Response {
+        let mut request = client().put(format!("{}/v1/subscriptions/test-steps", self.broker_url)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
     }
 
     async fn dead_letters(&self) -> Vec<Value> {
@@ -208,6 +238,7 @@ async fn poison_is_dead_lettered_without_blocking_its_key_and_replays() {
         pipeline.consumer.lock().unwrap().cured = true;
         let replay = client()
             .post(format!("{}/v1/subscriptions/test-steps/replay", pipeline.broker_url))
+            .bearer_auth(ADMIN_TOKEN)
             .json(&serde_json::json!({}))
             .send()
             .await
@@ -265,4 +296,73 @@ async fn publishing_speaks_pubsubs_rest_call() {
     pipeline.wait_until("the step", |c| c.applied.get("k").is_some_and(|a| a == &vec![0])).await;
     let bad = client().post(&url).json(&serde_json::json!({"messages": [{"data": "%%%"}]})).send().await.unwrap();
     crate::http::assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, Some("messages[0].data")).await;
+}
+
+#[tokio::test]
+async fn a_changed_subscription_applies_to_the_running_pushers_at_once() {
+    on_each_backend(|backend| async move {
+        let pipeline = Pipeline::start(backend, 0.0, 5).await;
+        pipeline.publish(&steps(1, 1, &[])).await;
+        pipeline.wait_until("the first step at the first endpoint", |c| applied(c) == 1).await;
+
+        let (moved_server, moved) = start_consumer(0.0).await;
+        let body = serde_json::json!({"topic": "steps", "endpoint": format!("{}/events", moved_server.url)});
+        let changed = json(pipeline.put_subscription(Some(ADMIN_TOKEN), body).await, StatusCode::OK).await;
+        assert_eq!(changed["endpoint"], format!("{}/events", moved_server.url));
+
+        let next = Step { key: "key-0".into(), n: 1, poison: false };
+        pipeline.publish(std::slice::from_ref(&next)).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while applied(&moved.lock().unwrap()) == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the next step never reached the new endpoint");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(moved.lock().unwrap().applied["key-0"], vec![1], "the new endpoint got the next step");
+        let old = pipeline.consumer.lock().unwrap();
+        assert_eq!((applied(&old), old.deliveries), (1, 1), "nothing more went to the old endpoint");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn changing_subscriptions_and_replaying_take_the_operators_token() {
+    let pipeline = Pipeline::start(Backend::Sqlite, 0.0, 5).await;
+    let body = serde_json::json!({"topic": "steps", "endpoint": "http://127.0.0.1:9/stolen"});
+    for token in [None, Some("not-the-operator-token")] {
+        let response = pipeline.put_subscription(token, body.clone()).await;
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let problem = assert_problem(response, StatusCode::UNAUTHORIZED, None).await;
+        assert!(problem["detail"].as_str().unwrap().contains("Authorization: Bearer"), "{problem}");
+        let replay = client()
+            .post(format!("{}/v1/subscriptions/test-steps/replay", pipeline.broker_url))
+            .json(&serde_json::json!({}));
+        let replay = match token {
+            Some(token) => replay.bearer_auth(token),
+            None => replay,
+        };
+        assert_problem(replay.send().await.unwrap(), StatusCode::UNAUTHORIZED, None).await;
+    }
+    let listed = client().get(format!("{}/v1/subscriptions", pipeline.broker_url)).send().await.unwrap();
+    let listed = json(listed, StatusCode::OK).await;
+    assert!(listed[0]["endpoint"].as_str().unwrap().ends_with("/events"), "the feed was not redirected: {listed}");
+
+    let openapi = client().get(format!("{}/openapi.json", pipeline.broker_url)).send().await.unwrap();
+    let openapi = json(openapi, StatusCode::OK).await;
+    assert_eq!(openapi["components"]["securitySchemes"]["operator"]["scheme"], "bearer", "{openapi}");
+    for (path, method) in [("/v1/subscriptions/{name}", "put"), ("/v1/subscriptions/{name}/replay", "post")] {
+        let operation = &openapi["paths"][path][method];
+        assert_eq!(operation["security"], serde_json::json!([{"operator": []}]), "{path}");
+        assert!(operation["responses"]["401"].is_object(), "{path} documents its 401");
+    }
+
+    // With no token configured, the admin writes are closed to everyone.
+    let closed = Served::start(pipeline.broker.router(&pipeline.broker_store.db, &Faults::default())).await;
+    let response = client()
+        .put(format!("{}/v1/subscriptions/test-steps", closed.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::FORBIDDEN, None).await;
 }

@@ -54,7 +54,11 @@ async fn the_admin_endpoint_changes_faults_at_run_time_behind_its_token() {
 #[tokio::test]
 async fn without_a_token_the_admin_endpoint_is_closed() {
     let app = CatalogApp::start(Backend::Sqlite).await;
-    let response = client().get(format!("{}/admin/faults", app.served.url)).send().await.unwrap();
+    let url = format!("{}/admin/faults", app.served.url);
+    let response = client().get(&url).bearer_auth("any-token-at-all").send().await.unwrap();
     let problem = assert_problem(response, StatusCode::FORBIDDEN, None).await;
     assert!(problem["detail"].as_str().unwrap().contains("BOUTIQUE_ADMIN_TOKEN"));
+    // No credential at all is a 401, closed or not: it says what to send.
+    let response = client().get(&url).send().await.unwrap();
+    assert_problem(response, StatusCode::UNAUTHORIZED, None).await;
 }

@@ -388,6 +388,44 @@ async fn the_reference_makes_an_assessment_idempotent() {
 }
 
 #[tokio::test]
+async fn amounts_are_bounded_and_a_huge_history_still_scores() {
+    on_each_backend(|backend| async move {
+        let app = FraudApp::start(backend).await;
+        let max = CurrencyCode::USD.max_minor_units();
+        let order = |reference: &str, minor_units: i64| AssessmentRequest {
+            email: "big@example.com".into(),
+            customer_id: Some("cus-big".into()),
+            amount: Money::new(CurrencyCode::USD, minor_units),
+            ..app.order(reference)
+        };
+        for too_much in [max + 1, i64::MAX] {
+            let request = serde_json::to_value(order("too-much", too_much)).unwrap();
+            let refused = app.send(Method::POST, "/v1/assessments", Some(&request)).await;
+            let problem = assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, Some("amount.minor_units")).await;
+            assert!(problem["detail"].as_str().unwrap().contains("USD 1000000000.00"), "{problem}");
+        }
+        assert_eq!(app.count("assessments").await, 0, "nothing written");
+        // A history whose sum passes i64::MAX (recorded before amounts were bounded) leaves
+        // later assessments of the customer scoring, not failing.
+        for n in 0..2 {
+            sqlx::query(
+                "INSERT INTO orders_seen (order_id, reference, event_id, customer_id, email, amount_minor, currency, \
+                 card_fingerprint, shipping_country, shipping_postal_code, created_at) \
+                 VALUES ($1, $1, $1, 'cus-big', 'big@example.com', $2, 'USD', 'fp-old', 'US', '1', 0)",
+            )
+            .bind(format!("legacy-{n}"))
+            .bind(i64::MAX - 1)
+            .execute(app.store.db.pool())
+            .await
+            .unwrap();
+        }
+        let scored = app.assess(&order("after-legacy", max)).await;
+        assert!(!codes(&scored).contains(&"amount_spike"), "{scored:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn bad_requests_name_the_field_and_write_nothing() {
     on_each_backend(|backend| async move {
         let app = FraudApp::start(backend).await;

@@ -111,7 +111,7 @@ fn start_pusher(queue: Arc<dyn Queue>, subscription: &Subscription, wake: Arc<No
     let settings =
         PushSettings { retry_base_ms: 5, retry_max_ms: 50, ack_deadline_ms: 10_000, idle_poll_ms: 20, batch: 32 };
     let shutdown = CancellationToken::new();
-    tokio::spawn(Pusher::new(queue, settings, None, wake).run(subscription.clone(), shutdown.clone()));
+    tokio::spawn(Pusher::new(queue, settings, None, wake).run(subscription.name.clone(), shutdown.clone()));
     shutdown
 }
 

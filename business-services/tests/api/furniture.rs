@@ -241,7 +241,7 @@ async fn reserve_confirm_and_cancel() {
         let confirm_cancelled =
             client().post(app.url(&format!("/v1/slot-reservations/{}/confirm", held.id))).send().await.unwrap();
         assert_problem(confirm_cancelled, StatusCode::CONFLICT, None).await;
-        assert!(matches!(app.client.confirm(&held.id).await, Err(Error::Upstream { status: 409, .. })));
+        assert!(matches!(app.client.confirm(&held.id).await, Err(Error::Conflict { .. })));
 
         let unknown = SlotReservationId::generate();
         assert_eq!(app.client.reservation(&unknown).await.unwrap(), None);
@@ -380,10 +380,7 @@ async fn reservations_need_a_live_quote_and_one_of_its_slots() {
         app.clock.advance(time::Duration::minutes(30));
         let expired = assert_problem(app.reserve(id, "2030-01-08-am", "r").await, StatusCode::CONFLICT, None).await;
         assert!(expired["detail"].as_str().unwrap().contains("expired"), "{expired}");
-        assert!(matches!(
-            app.client.reserve_slot(&quote.id, "2030-01-08-am", "r").await,
-            Err(Error::Upstream { status: 409, .. })
-        ));
+        assert!(matches!(app.client.reserve_slot(&quote.id, "2030-01-08-am", "r").await, Err(Error::Conflict { .. })));
         assert_eq!(app.count("slot_reservations").await, 0);
     })
     .await;

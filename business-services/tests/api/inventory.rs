@@ -355,6 +355,9 @@ async fn movements_are_validated_and_counted_once() {
             ("velvet-cushion", body!({"delta": -1, "kind": "receipt", "reference": "po-1"}), "delta"),
             ("velvet-cushion", body!({"delta": 0, "kind": "adjustment", "reference": "st-1"}), "delta"),
             ("velvet-cushion", body!({"delta": 1.5, "kind": "receipt", "reference": "po-1"}), "delta"),
+            ("velvet-cushion", body!({"delta": i64::MIN, "kind": "adjustment", "reference": "st-1"}), "delta"),
+            ("velvet-cushion", body!({"delta": i64::MAX, "kind": "receipt", "reference": "po-1"}), "delta"),
+            ("velvet-cushion", body!({"delta": 1_000_001, "kind": "receipt", "reference": "po-1"}), "delta"),
             ("velvet-cushion", body!({"delta": -1, "kind": "sale", "reference": "o-1"}), "kind"),
             ("velvet-cushion", body!({"delta": 1, "kind": "gift", "reference": "o-1"}), "kind"),
             ("velvet-cushion", body!({"delta": 1, "kind": "receipt", "reference": ""}), "reference"),
@@ -495,4 +498,7 @@ async fn the_openapi_document_lists_every_route() {
         assert!(document["paths"][path][method].is_object(), "{method} {path} missing from {paths:?}");
     }
     assert_eq!(paths.len(), 7);
+    let delta = &document["components"]["schemas"]["MovementRequest"]["properties"]["delta"];
+    let max = business_services::inventory::domain::MAX_DELTA;
+    assert_eq!((delta["minimum"].as_i64(), delta["maximum"].as_i64()), (Some(-max), Some(max)), "{delta}");
 }

@@ -193,6 +193,16 @@ impl AccountStore {
         Ok(())
     }
 
+    /// Shops on with the cart `cart_id` from now on.
+    pub async fn set_cart(&self, id_hash: &str, cart_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sessions SET cart_id = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(cart_id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Remembers the open Concierge conversation (about `customer`, for staff).
     pub async fn set_conversation(&self, id_hash: &str, id: &str, customer: Option<&str>) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE sessions SET conversation_id = $2, conversation_customer = $3 WHERE id_hash = $1")

@@ -4,6 +4,7 @@
 mod accounts;
 mod assets;
 mod chat;
+mod countries;
 mod crm;
 mod pages;
 mod password;
@@ -15,7 +16,7 @@ mod shop;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use business_services::platform::db::Db;
@@ -109,7 +110,9 @@ impl IntoResponse for Failure {
             tracing::error!(error = %self.0, "A page failed.");
         }
         let title = status.canonical_reason().unwrap_or("Something went wrong").to_owned();
-        (status, render::page(&title, None, pages::error_page(title.clone(), self.detail()))).into_response()
+        let page = render::page(&title, None, pages::error_page(title.clone(), self.detail()));
+        // A failure is of this moment (a peer down, an id refused): no cache may keep it.
+        (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
     }
 }
 

@@ -107,21 +107,11 @@ impl Peers {
         Ok(self.catalog.get("/v1/categories").await?.unwrap_or(Categories { categories: vec![] }))
     }
 
-    /// A product's picture: its bytes and content type.
+    /// A product's picture: its bytes and content type; `None` when the catalog has none, and
+    /// the catalog's refusal (a malformed id is a 422) as an error, never as a picture.
     pub async fn picture(&self, id: &str) -> Result<Option<(Vec<u8>, String)>> {
-        let url = format!("{}/v1/products/{}/picture", self.catalog.base_url(), escaped(id));
-        let response = self.http.get(url).timeout(DEADLINE).send().await.map_err(|e| unavailable("catalog", &e))?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let kind = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        let bytes = response.bytes().await.map_err(|e| unavailable("catalog", &e))?;
-        Ok(Some((bytes.to_vec(), kind)))
+        let picture = self.catalog.get_raw(&format!("/v1/products/{}/picture", escaped(id))).await?;
+        Ok(picture.map(|picture| (picture.bytes, picture.content_type)))
     }
 
     /// Every published exchange rate.

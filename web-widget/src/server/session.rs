@@ -165,7 +165,7 @@ fn fresh(cart: Option<&str>, currency: &str, account: Option<&Account>) -> (Sess
     let cookie = new_cookie();
     let session = Session {
         id_hash: hash(&cookie),
-        cart_id: cart.map_or_else(|| format!("web-{}", uuid::Uuid::new_v4().simple()), str::to_owned),
+        cart_id: cart.map_or_else(new_cart_id, str::to_owned),
         currency: currency.to_owned(),
         account: account.cloned(),
         conversation: None,
@@ -173,6 +173,11 @@ fn fresh(cart: Option<&str>, currency: &str, account: Option<&Account>) -> (Sess
         stored: false,
     };
     (session, cookie)
+}
+
+/// The id of a new, empty storefront cart.
+pub fn new_cart_id() -> String {
+    format!("web-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// Stores `session` if it is not yet: before anything is kept in it or under its cart.

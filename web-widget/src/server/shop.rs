@@ -248,27 +248,7 @@ pub async fn empty_cart(State(state): State<AppState>, session: Current) -> Page
 
 /// A country's ISO code from a code or the English name the checkout form may carry.
 fn country_code(text: &str) -> Option<String> {
-    let text = text.trim();
-    if text.len() == 2 && text.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Some(text.to_ascii_uppercase());
-    }
-    let known = [
-        ("united states", "US"),
-        ("united states of america", "US"),
-        ("usa", "US"),
-        ("canada", "CA"),
-        ("united kingdom", "GB"),
-        ("germany", "DE"),
-        ("france", "FR"),
-        ("japan", "JP"),
-        ("turkey", "TR"),
-        ("türkiye", "TR"),
-        ("netherlands", "NL"),
-        ("spain", "ES"),
-        ("italy", "IT"),
-        ("australia", "AU"),
-    ];
-    known.iter().find(|(name, _)| name.eq_ignore_ascii_case(text)).map(|(_, code)| (*code).to_owned())
+    super::countries::code_of(text).map(str::to_owned)
 }
 
 /// The checkout API's request for the posted `form`, or what to fix.
@@ -310,14 +290,22 @@ pub async fn checkout(State(state): State<AppState>, session: Current, Form(form
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), |token| format!("{}-{token}", &session.id_hash[..16]));
     let receipt = match state.peers.place_order(&request, &key).await {
         Ok(receipt) => receipt,
+        // Whatever went wrong, the visitor gets the form back as posted, with the reason.
         Err(error) => {
             let failure = Failure::from(error);
             if failure.status().is_server_error() {
-                return Err(failure);
+                tracing::error!(detail = failure.detail(), "A checkout failed.");
             }
             return cart_page(&state, &session, form, Some((failure.status(), failure.detail()))).await;
         }
     };
+    // The order consumed the cart: the session shops on with a new one from this page on,
+    // however long checkout takes to empty the old one.
+    let mut session = session.0;
+    session.cart_id = session::new_cart_id();
+    if session.stored {
+        state.accounts.set_cart(&session.id_hash, &session.cart_id).await?;
+    }
     let frame = frame(&state, &session, "/", None, None).await;
     let signed_in = session.account.as_ref().is_some_and(|account| account.customer.is_some());
     let body = view! {
