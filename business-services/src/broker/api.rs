@@ -172,7 +172,7 @@ struct NewSubscription {
         (status = 401, body = Problem, content_type = "application/problem+json",
             description = "No or a wrong operator token"),
         (status = 403, body = Problem, content_type = "application/problem+json",
-            description = "No admin token is configured: admin writes are closed"),
+            description = "A token was sent, but no admin token is configured: admin writes are closed"),
         (status = 409, body = Problem),
         (status = 422, body = Problem)))]
 async fn put_subscription(
@@ -226,7 +226,7 @@ pub struct Replayed {
         (status = 401, body = Problem, content_type = "application/problem+json",
             description = "No or a wrong operator token"),
         (status = 403, body = Problem, content_type = "application/problem+json",
-            description = "No admin token is configured: admin writes are closed"),
+            description = "A token was sent, but no admin token is configured: admin writes are closed"),
         (status = 404, body = Problem)))]
 async fn replay(
     _: Operator,

@@ -338,20 +338,21 @@ impl SagaState {
         }
     }
 
+    /// Every state, in the order a saga goes through them.
+    pub const ALL: [SagaState; 8] = [
+        SagaState::Started,
+        SagaState::Reserved,
+        SagaState::Authorized,
+        SagaState::Captured,
+        SagaState::Committed,
+        SagaState::Completed,
+        SagaState::Compensating,
+        SagaState::Failed,
+    ];
+
     /// Parses a stored name.
     pub fn parse(name: &str) -> Option<Self> {
-        [
-            SagaState::Started,
-            SagaState::Reserved,
-            SagaState::Authorized,
-            SagaState::Captured,
-            SagaState::Committed,
-            SagaState::Completed,
-            SagaState::Compensating,
-            SagaState::Failed,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == name)
+        SagaState::ALL.into_iter().find(|state| state.as_str() == name)
     }
 
     /// Whether the saga has ended.
@@ -478,16 +479,6 @@ mod tests {
         assert_eq!(amounts.total.currency, CurrencyCode::EUR);
     }
 
-    const STATES: [SagaState; 8] = [
-        SagaState::Started,
-        SagaState::Reserved,
-        SagaState::Authorized,
-        SagaState::Captured,
-        SagaState::Committed,
-        SagaState::Completed,
-        SagaState::Compensating,
-        SagaState::Failed,
-    ];
     const PAYMENTS: [PaymentHeld; 3] = [PaymentHeld::Nothing, PaymentHeld::Authorized, PaymentHeld::Captured];
 
     #[test]
@@ -502,14 +493,14 @@ mod tests {
         assert_eq!(SagaState::Authorized.recovery(true, Authorized), Recovery::Finish);
         assert_eq!(SagaState::Committed.recovery(true, Authorized), Recovery::Finish);
         assert_eq!(SagaState::Reserved.recovery(true, Authorized), Recovery::Compensate);
-        for state in STATES {
+        for state in SagaState::ALL {
             assert_eq!(SagaState::parse(state.as_str()), Some(state));
         }
     }
 
     #[test]
     fn recovery_never_leaves_an_unfinished_saga_and_never_goes_on_without_money() {
-        for state in STATES {
+        for state in SagaState::ALL {
             for payment in PAYMENTS {
                 for hold in [false, true] {
                     let recovery = state.recovery(hold, payment);
