@@ -35,6 +35,7 @@ use crate::money::{CurrencyCode, Money};
 use crate::payment::client::PaymentClient;
 use crate::payment::domain::{Authorization, AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails};
 use crate::platform::clock::Clock;
+use crate::platform::error::Problem;
 use crate::platform::outbox::OutboxEvent;
 use crate::platform::{Error, Result};
 
@@ -739,18 +740,20 @@ impl Checkout {
     /// `compensating` and recovery finishes the job.
     async fn fail(&self, saga_id: &str, progress: &Progress, error: Error) -> Answer {
         let problem = error.problem();
-        let now = self.clock.now();
-        let recorded = async {
-            self.store.save(saga_id, SagaState::Compensating, progress, now).await?;
-            self.compensate(progress).await?;
-            // A transient failure frees the key: the same request may simply be sent again.
-            let transient = problem.status >= 500;
-            self.store.fail(saga_id, problem.status, &encode_json(&problem), transient, now).await
-        };
-        if let Err(cleanup) = recorded.await {
+        if let Err(cleanup) = self.undo(saga_id, progress, &problem).await {
             tracing::error!(%cleanup, saga = saga_id, "Compensation did not finish; recovery will retry it.");
         }
         answer(problem.status, &problem)
+    }
+
+    /// Marks the saga compensating, undoes what the owners hold and records `problem` as its
+    /// outcome. A transient problem (5xx) frees the key: the same request may simply be sent again.
+    async fn undo(&self, saga_id: &str, progress: &Progress, problem: &Problem) -> Result<()> {
+        let now = self.clock.now();
+        self.store.save(saga_id, SagaState::Compensating, progress, now).await?;
+        self.compensate(progress).await?;
+        let transient = problem.status >= 500;
+        self.store.fail(saga_id, problem.status, &encode_json(problem), transient, now).await
     }
 
     /// Finishes or compensates every saga left unfinished by a crash (or by a compensation
@@ -814,14 +817,12 @@ impl Checkout {
     }
 
     async fn abandon(&self, saga_id: &str, progress: &Progress) -> Result<()> {
-        self.store.save(saga_id, SagaState::Compensating, progress, self.clock.now()).await?;
-        self.compensate(progress).await?;
         let problem = Error::Unavailable {
             dependency: "checkout".into(),
             detail: "the checkout was interrupted and undone; nothing was charged: send it again".into(),
         }
         .problem();
-        self.store.fail(saga_id, problem.status, &encode_json(&problem), true, self.clock.now()).await?;
+        self.undo(saga_id, progress, &problem).await?;
         tracing::info!(saga = saga_id, "Recovered an interrupted checkout: compensated.");
         Ok(())
     }
