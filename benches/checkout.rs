@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use boutique::config::{Config, Deployment};
-use boutique::systems::{self, System};
+use boutique::registry::System;
+use boutique::systems::{self};
+use business_services::payment::test_cards::approved_card_number;
 use business_services::platform::db::Db;
 use business_services::platform::faults::{FaultRule, FaultSettings};
-use business_services::platform::testing::approved_card_number;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -24,22 +25,13 @@ mod support;
 use support::{env_number, ms, percentile};
 
 /// The systems a checkout calls, each of which gets the added latency.
-const DOWNSTREAM: [System; 8] = [
-    System::Cart,
-    System::Catalog,
-    System::Currency,
-    System::Inventory,
-    System::Crm,
-    System::Payment,
-    System::Furniture,
-    System::Fraud,
-];
+const DOWNSTREAM: [&str; 8] = ["cart", "catalog", "currency", "inventory", "crm", "payment", "furniture", "fraud"];
 
 /// The product every benchmark order buys (a parcel item; stock is topped up first).
 const PRODUCT: &str = "organic-cotton-pocket-tee";
 
 struct Shop {
-    urls: BTreeMap<System, String>,
+    urls: BTreeMap<&'static str, String>,
     shutdown: CancellationToken,
     running: systems::Running,
     _data: tempfile::TempDir,
@@ -49,28 +41,28 @@ impl Shop {
     async fn start(latency_ms: u32, stalled_accounting: bool) -> Shop {
         let data = tempfile::tempdir().expect("temp dir");
         let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
-        for system in System::ALL {
+        for system in System::all() {
             config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
         }
         config.faults.clear();
         if latency_ms > 0 {
-            for system in DOWNSTREAM {
+            for name in DOWNSTREAM {
                 let rule = FaultRule { latency_ms, ..FaultRule::default() };
-                config.faults.insert(system.name().into(), FaultSettings { rules: vec![rule] });
+                config.faults.insert(name.into(), FaultSettings { rules: vec![rule] });
             }
         }
         if stalled_accounting {
             let rule = FaultRule { latency_ms: 2_000, path: Some("/v1/journal/**".into()), ..FaultRule::default() };
-            config.faults.insert(System::Accounting.name().into(), FaultSettings { rules: vec![rule] });
+            config.faults.insert("accounting".into(), FaultSettings { rules: vec![rule] });
         }
         let shutdown = CancellationToken::new();
-        let running = systems::start(&config, System::ALL, &shutdown).await.expect("the store starts");
-        let urls = running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
+        let running = systems::start(&config, System::all(), &shutdown).await.expect("the store starts");
+        let urls = running.addresses.iter().map(|(name, address)| (*name, format!("http://{address}"))).collect();
         Shop { urls, shutdown, running, _data: data }
     }
 
-    fn url(&self, system: System, path: &str) -> String {
-        format!("{}{path}", self.urls[&system])
+    fn url(&self, system: &str, path: &str) -> String {
+        format!("{}{path}", self.urls[system])
     }
 
     async fn stop(self) {
@@ -84,7 +76,7 @@ async fn prepare(http: &reqwest::Client, shop: &Shop, n: usize) -> Value {
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let email = format!("bench-{tag}@example.com");
     let customer: Value = http
-        .post(shop.url(System::Crm, "/v1/customers"))
+        .post(shop.url("crm", "/v1/customers"))
         .json(&json!({"email": email, "name": format!("Bench Customer {n}")}))
         .send()
         .await
@@ -94,7 +86,7 @@ async fn prepare(http: &reqwest::Client, shop: &Shop, n: usize) -> Value {
         .expect("customer JSON");
     let cart = format!("bench-{tag}");
     let added = http
-        .post(shop.url(System::Cart, &format!("/v1/carts/{cart}/items")))
+        .post(shop.url("cart", &format!("/v1/carts/{cart}/items")))
         .json(&json!({"product_id": PRODUCT, "quantity": 1}))
         .send()
         .await
@@ -118,7 +110,7 @@ async fn run_checkouts(shop: &Shop, orders: usize, concurrency: usize) -> (Vec<D
     for n in 0..orders {
         bodies.push(prepare(&http, shop, n).await);
     }
-    let url = shop.url(System::Checkout, "/v1/checkout");
+    let url = shop.url("checkout", "/v1/checkout");
     let started = Instant::now();
     let latencies: Vec<Duration> = futures_util::stream::iter(bodies)
         .map(|body| {
@@ -145,7 +137,7 @@ async fn run_checkouts(shop: &Shop, orders: usize, concurrency: usize) -> (Vec<D
 
 async fn top_up_stock(shop: &Shop, units: i64) {
     let response = reqwest::Client::new()
-        .post(shop.url(System::Inventory, &format!("/v1/stock/{PRODUCT}/movements")))
+        .post(shop.url("inventory", &format!("/v1/stock/{PRODUCT}/movements")))
         .header("idempotency-key", uuid::Uuid::new_v4().to_string())
         .json(&json!({"delta": units, "kind": "receipt", "reference": "benchmark"}))
         .send()

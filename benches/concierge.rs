@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use boutique::config::Config;
-use boutique::systems::{self, System};
+use boutique::registry::System;
+use boutique::systems::{self};
 use llm::scripted::{self, ScriptedModel};
 use llm::{ChatRequest, Message};
 use mcp_server::auth::unix_now;
@@ -77,17 +78,22 @@ impl Store {
         config.mcp.calls_per_minute = 1_000_000;
         config.mcp.burst = 1_000_000;
         let shutdown = CancellationToken::new();
-        let running = systems::start(&config, System::ALL, &shutdown).await.expect("the store starts");
-        config.locate(&running);
+        let running = systems::start(&config, System::all(), &shutdown).await.expect("the store starts");
+        running.locate(&mut config);
         let store = Store { config, shutdown, running, _data: data };
-        boutique::demo::place_order(&store.url(System::Cart), &store.url(System::Checkout), CUSTOMER, 1)
-            .await
-            .expect("an order");
+        boutique::demo::place_order(
+            &store.url(System::named("cart")),
+            &store.url(System::named("checkout")),
+            CUSTOMER,
+            1,
+        )
+        .await
+        .expect("an order");
         store
     }
 
     fn url(&self, system: System) -> String {
-        systems::url_of(&self.config, system)
+        self.config.url_of(system.name())
     }
 
     fn key(&self) -> TokenKey {
@@ -180,7 +186,7 @@ async fn main() {
     let base = store.concierge().await;
     let http = reqwest::Client::new();
     let session = store.token(concierge::session::AUDIENCE);
-    let mcp_url = format!("{}/mcp", store.url(System::Mcp));
+    let mcp_url = format!("{}/mcp", store.url(System::named("mcp")));
     let mcp_token = store.token(&mcp_url);
 
     // Warm every path once.

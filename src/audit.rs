@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::config::Config;
-use crate::systems::{System, open_stores};
+use crate::registry::System;
+use crate::systems::open_stores;
 use anyhow::Context;
 use business_services::platform::db::Db;
 use serde_json::Value;
@@ -81,26 +82,24 @@ struct Charges {
 
 /// Audits the stores of the store configured by `config`.
 pub async fn run(config: &Config) -> anyhow::Result<Findings> {
-    let systems =
-        [System::Checkout, System::Payment, System::Inventory, System::Furniture, System::Accounting, System::Broker];
+    let systems = ["checkout", "payment", "inventory", "furniture", "accounting", "broker"].map(System::named);
     let stores = open_stores(config, &systems).await?;
-    let store = |system| stores.get(&system).with_context(|| format!("{system} has no store"));
-    let orders = orders(store(System::Checkout)?).await?;
-    let charges = charges(store(System::Payment)?).await?;
-    let sales = sales(store(System::Accounting)?).await?;
+    let store = |name| stores.get(&System::named(name)).with_context(|| format!("{name} has no store"));
+    let orders = orders(store("checkout")?).await?;
+    let charges = charges(store("payment")?).await?;
+    let sales = sales(store("accounting")?).await?;
 
     let mut findings = Findings {
-        held_stock: count(store(System::Inventory)?, "SELECT COUNT(*) FROM reservations WHERE status = 'held'").await?,
-        held_slots: count(store(System::Furniture)?, "SELECT COUNT(*) FROM slot_reservations WHERE status = 'held'")
-            .await?,
-        dead_letters: count(store(System::Broker)?, "SELECT COUNT(*) FROM deliveries WHERE state = 'dead'").await?,
+        held_stock: count(store("inventory")?, "SELECT COUNT(*) FROM reservations WHERE status = 'held'").await?,
+        held_slots: count(store("furniture")?, "SELECT COUNT(*) FROM slot_reservations WHERE status = 'held'").await?,
+        dead_letters: count(store("broker")?, "SELECT COUNT(*) FROM deliveries WHERE state = 'dead'").await?,
         undelivered_events: count(
-            store(System::Broker)?,
+            store("broker")?,
             "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'leased')",
         )
         .await?,
         unfinished_sagas: count(
-            store(System::Checkout)?,
+            store("checkout")?,
             "SELECT COUNT(*) FROM checkout_sagas WHERE state NOT IN ('completed', 'failed')",
         )
         .await?,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::config::Config;
-use crate::systems::{self, System, url_of};
+use crate::systems;
 
 /// How long a chat session's token lives.
 const SESSION: Duration = Duration::from_secs(8 * 3600);
@@ -46,7 +46,7 @@ pub async fn run(config: &Config, options: ChatOptions) -> anyhow::Result<()> {
     let grant = Grant { subject: options.who.clone(), role, customer: customer.clone(), ttl: SESSION };
     let session = key.mint(&grant, concierge::session::AUDIENCE, unix_now()).map_err(|why| anyhow::anyhow!(why))?;
     let base = match &options.provider {
-        None => url_of(config, System::Concierge),
+        None => config.url_of("concierge"),
         Some(kind) => {
             let mut settings = config.concierge.clone();
             settings.provider = ProviderSettings::select(kind, &settings.provider)

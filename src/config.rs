@@ -13,7 +13,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::systems::{Running, System};
+use crate::registry::System;
 
 /// Everything `boutique` can be told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,7 +81,7 @@ impl Default for Config {
             admin_token: None,
             // The legacy ERP is slow by nature; raise or lower it here or at run time.
             faults: BTreeMap::from([(
-                System::Furniture.name().to_owned(),
+                "furniture".to_owned(),
                 FaultSettings { rules: vec![FaultRule { latency_ms: 120, ..FaultRule::default() }] },
             )]),
             cart: cart::Settings::default(),
@@ -130,7 +130,7 @@ impl Config {
     /// faults, keyword-only search (embedding the corpus would only cost CPU).
     pub fn private_store(&self, data_dir: &Path) -> Config {
         let mut config = Config { data_dir: data_dir.to_path_buf(), ..self.clone() };
-        for system in System::ALL {
+        for system in System::all() {
             config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
         }
         config.faults.clear();
@@ -138,14 +138,6 @@ impl Config {
         // Its accounts are the demo ones, whose password is published: a slow hash guards nothing.
         config.web.password_iterations = 1_000;
         config
-    }
-
-    /// Points each system's URL at the address `running` serves it on, so that what is started
-    /// next (a Concierge of its own, say) finds them.
-    pub fn locate(&mut self, running: &Running) {
-        for (system, address) in &running.addresses {
-            self.systems.entry(system.name().into()).or_default().url = Some(format!("http://{address}"));
-        }
     }
 
     /// Loads the configuration from `file` (if it exists; an explicitly named file must),
@@ -230,38 +222,58 @@ impl Config {
         if self.admin_token.as_ref().is_some_and(|token| token.len() < 16) {
             return Err(ConfigError::new("admin_token", "must be at least 16 characters"));
         }
-        let section = |name: &str, checked: Result<(), (&'static str, String)>| {
-            checked.map_err(|(field, message)| ConfigError::new(format!("{name}.{field}"), message))
-        };
-        section("cart", self.cart.validate())?;
-        section("inventory", self.inventory.validate())?;
-        section("furniture", self.furniture.validate())?;
-        section("fraud", self.fraud.validate())?;
-        section("checkout", self.checkout.validate())?;
-        section("broker", self.broker.validate())?;
-        section("oms", self.oms.validate())?;
-        section("mcp", self.mcp.validate())?;
-        section("web", self.web.validate())
+        let sections = self.sections();
+        for system in System::all() {
+            let section = sections.get(system.name()).cloned().unwrap_or_default();
+            system.get().check_settings(&section).map_err(|error| {
+                let key = if error.field.is_empty() {
+                    system.name().to_owned()
+                } else {
+                    format!("{}.{}", system.name(), error.field)
+                };
+                ConfigError::new(key, error.message)
+            })?;
+        }
+        Ok(())
     }
 
-    /// The deployment settings of `system`.
-    pub fn deployment(&self, system: System) -> Deployment {
-        self.systems.get(system.name()).cloned().unwrap_or_default()
+    /// Each system's settings section by name (`null` where it has none): what its descriptor
+    /// checks and builds from.
+    pub fn sections(&self) -> BTreeMap<String, serde_json::Value> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(sections)) => sections.into_iter().collect(),
+            _ => BTreeMap::new(),
+        }
     }
 
-    /// The port `system` listens on.
-    pub fn port(&self, system: System) -> u16 {
-        self.deployment(system).port.unwrap_or(system.default_port())
+    /// The deployment settings of the system called `name`.
+    pub fn deployment(&self, name: &str) -> Deployment {
+        self.systems.get(name).cloned().unwrap_or_default()
     }
 
-    /// The live fault settings of `system`, with the admin token that opens them.
-    pub fn faults(&self, system: System) -> Faults {
-        Faults::new(self.faults.get(system.name()).cloned().unwrap_or_default(), self.admin_token.clone())
+    /// The port the system called `name` listens on.
+    pub fn port(&self, name: &str) -> u16 {
+        self.deployment(name).port.unwrap_or_else(|| System::named(name).default_port())
     }
 
-    /// The database URL of `system`.
-    pub fn database_url(&self, system: System) -> String {
-        self.deployment(system).database_url.unwrap_or_else(|| Db::sqlite_url(&self.data_dir, system.name()))
+    /// The live fault settings of the system called `name`, with the admin token that opens them.
+    pub fn faults(&self, name: &str) -> Faults {
+        Faults::new(self.faults.get(name).cloned().unwrap_or_default(), self.admin_token.clone())
+    }
+
+    /// The database URL of the system called `name`.
+    pub fn database_url(&self, name: &str) -> String {
+        self.deployment(name).database_url.unwrap_or_else(|| Db::sqlite_url(&self.data_dir, name))
+    }
+
+    /// Where the system called `name` is reached from another process: its configured URL,
+    /// else its default address.
+    pub fn url_of(&self, name: &str) -> String {
+        if let Some(url) = self.deployment(name).url {
+            return url;
+        }
+        let address = business_services::launch::reachable(std::net::SocketAddr::new(self.host, self.port(name)));
+        format!("http://{address}")
     }
 }
 
@@ -269,7 +281,7 @@ impl Config {
 /// names peers are found by in Kubernetes and Cloud Run.
 fn system_env_key(key: &str) -> Option<String> {
     let key = key.to_lowercase();
-    System::ALL.iter().find_map(|system| {
+    System::all().iter().find_map(|system| {
         let field = key.strip_prefix(system.name())?.strip_prefix('_')?;
         matches!(field, "url" | "database_url" | "port").then(|| format!("systems.{}.{field}", system.name()))
     })

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::demo;
-use crate::systems::{self, System};
+use crate::registry::System;
+use crate::systems;
 
 /// What to run, and how.
 #[derive(Debug, Clone)]
@@ -108,17 +109,17 @@ pub async fn run(config: &Config, options: &EvalOptions, models: Models) -> anyh
     let shutdown = CancellationToken::new();
     // Every system but the Concierge (the run serves its own, with the run's models) and the web.
     let business: Vec<System> =
-        System::ALL.iter().copied().filter(|system| !matches!(system, System::Concierge | System::Web)).collect();
+        System::all().iter().copied().filter(|system| !["concierge", "web"].contains(&system.name())).collect();
     let running = systems::start(&config, &business, &shutdown).await?;
-    config.locate(&running);
-    let url = |system: System| systems::url_of(&config, system);
+    running.locate(&mut config);
+    let url = |name: &str| config.url_of(name);
     eprintln!("boutique eval: {} suites, {cases} cases, {} trials each", suites.len(), options.trials);
     let customers: BTreeSet<&str> =
         suites.iter().flat_map(|suite| &suite.cases).map(|case| case.who.customer.as_str()).collect();
     for customer in customers {
         // A suspended customer's checkout is refused: their cases ask about no order.
-        match demo::place_order(&url(System::Cart), &url(System::Checkout), customer, 2).await {
-            Ok(order) => wait_until_fulfilled(&url(System::Oms), &url(System::Warehouse), &order).await?,
+        match demo::place_order(&url("cart"), &url("checkout"), customer, 2).await {
+            Ok(order) => wait_until_fulfilled(&url("oms"), &url("warehouse"), &order).await?,
             Err(error) => eprintln!("boutique eval: {customer} has no order ({error:#})"),
         }
     }
@@ -127,7 +128,7 @@ pub async fn run(config: &Config, options: &EvalOptions, models: Models) -> anyh
     let concierge = systems::serve_concierge(&config, &config.concierge, models.concierge, "eval-concierge").await?;
     let target = Target {
         concierge,
-        mcp: format!("{}/mcp", url(System::Mcp)),
+        mcp: format!("{}/mcp", url("mcp")),
         key: crate::mcp::token_key(&config)?,
         prompts: vec![prompts.concierge, prompts.investigator],
     };

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use boutique::config::Config;
-use boutique::systems::{self, System, shown_path};
+use boutique::registry::System;
+use boutique::systems::{self, shown_path};
 use boutique::{audit, chat, dead_letters, eval, mcp};
 use clap::{Parser, Subcommand};
 use mcp_server::token::Role;
@@ -208,10 +209,10 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     match cli.command {
-        Command::Up => serve(&config, System::ALL).await,
+        Command::Up => serve(&config, System::all()).await,
         Command::Serve { systems } => serve(&config, &dedup(systems)).await,
         Command::DeadLetters { action } => {
-            let broker = systems::url_of(&config, System::Broker);
+            let broker = config.url_of("broker");
             match action {
                 DeadLetterAction::List { subscription } => dead_letters::list(&broker, subscription.as_deref()).await,
                 DeadLetterAction::Replay { subscription, message_id } => {
@@ -296,11 +297,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate { systems } => {
-            let systems = if systems.is_empty() { System::ALL.to_vec() } else { dedup(systems) };
+            let systems = if systems.is_empty() { System::all().to_vec() } else { dedup(systems) };
             for (system, db) in systems::open_stores(&config, &systems).await? {
                 println!(
                     "{system:<10} migrated ({})",
-                    business_services::platform::db::redact(&config.database_url(system))
+                    business_services::platform::db::redact(&config.database_url(system.name()))
                 );
                 db.close().await;
             }
@@ -322,7 +323,7 @@ async fn serve(config: &Config, systems: &[System]) -> anyhow::Result<()> {
     for (system, address) in &running.addresses {
         println!("  {system:<10} http://{address}");
     }
-    if let Some((_, web)) = running.addresses.iter().find(|(system, _)| *system == System::Web) {
+    if let Some((_, web)) = running.addresses.iter().find(|(system, _)| *system == "web") {
         // A wildcard listen address is not one to browse to.
         let host = if web.ip().is_unspecified() { std::net::Ipv4Addr::LOCALHOST.into() } else { web.ip() };
         println!("Open the store: http://{}/", std::net::SocketAddr::new(host, web.port()));

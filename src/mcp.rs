@@ -7,11 +7,10 @@ use std::time::Duration;
 use anyhow::Context;
 use mcp_server::McpServer;
 use mcp_server::auth::unix_now;
-use mcp_server::backoffice::SystemUrls;
 use mcp_server::token::{Grant, Role, TokenKey};
 
+use crate::apps::mcp_peers;
 use crate::config::Config;
-use crate::systems::{System, url_of};
 
 /// Where the generated signing key is kept when `mcp.token_secret` is unset.
 pub fn key_file(config: &Config) -> PathBuf {
@@ -56,24 +55,13 @@ fn read_or_create_key(path: &Path) -> anyhow::Result<String> {
 
 /// The MCP endpoint's public URL: the audience of its tokens.
 pub fn resource(config: &Config) -> String {
-    format!("{}/mcp", url_of(config, System::Mcp))
+    format!("{}/mcp", config.url_of("mcp"))
 }
 
-/// Builds the server, reading the systems at the URLs `peer` gives (the server's own public URL
-/// included: its tokens' audience).
-pub async fn server(config: &Config, peer: impl Fn(System) -> String) -> anyhow::Result<McpServer> {
-    let urls = SystemUrls {
-        crm: peer(System::Crm),
-        checkout: peer(System::Checkout),
-        oms: peer(System::Oms),
-        warehouse: peer(System::Warehouse),
-        fraud: peer(System::Fraud),
-        payment: peer(System::Payment),
-        catalog: peer(System::Catalog),
-        inventory: peer(System::Inventory),
-    };
-    let resource = format!("{}/mcp", peer(System::Mcp));
-    McpServer::build(&config.mcp, &urls, &config.data_dir, &resource, token_key(config)?).await
+/// Builds the server, reading the systems at their configured URLs.
+async fn server(config: &Config) -> anyhow::Result<McpServer> {
+    let urls = mcp_peers(|name| Ok::<_, std::convert::Infallible>(config.url_of(name)))?;
+    McpServer::build(&config.mcp, &urls, &config.data_dir, &resource(config), token_key(config)?).await
 }
 
 /// Mints a capability token for a desktop or IDE client.
@@ -104,7 +92,7 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
 /// Serves one stdio session for the holder of `token`, reading the systems at their configured
 /// URLs; the index is filled once before the session starts.
 pub async fn serve_stdio(config: &Config, token: &str) -> anyhow::Result<()> {
-    let server = server(config, |system| url_of(config, system)).await?;
+    let server = server(config).await?;
     server.indexer().full_pass().await;
     server.serve_stdio(token).await
 }

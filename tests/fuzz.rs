@@ -11,7 +11,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use boutique::config::Config;
-use boutique::systems::{self, System};
+use boutique::registry::System;
+use boutique::systems::{self};
 use tokio_util::sync::CancellationToken;
 
 /// Cases per operation and phase: enough to reach every documented answer, few enough that the
@@ -67,7 +68,7 @@ async fn every_system_answers_as_its_openapi_document_says() {
     let data = tempfile::tempdir().unwrap();
     let config = Config::default().private_store(data.path());
     let shutdown = CancellationToken::new();
-    let running = systems::start(&config, System::ALL, &shutdown).await.unwrap();
+    let running = systems::start(&config, System::all(), &shutdown).await.unwrap();
 
     // Every system that serves a document (scripts/fuzz says which it skips, and why).
     let mut targets = Vec::new();

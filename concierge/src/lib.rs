@@ -107,6 +107,10 @@ pub struct ConciergeSettings {
     pub investigator: InvestigatorSettings,
 }
 
+/// The defaults are sound and every combination is accepted: a model that cannot be reached
+/// is reported when the Concierge is built.
+impl business_services::platform::system::Settings for ConciergeSettings {}
+
 /// Where the Concierge's peers are.
 #[derive(Debug, Clone)]
 pub struct Peers {

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use business_services::catalog::domain::{Product, ProductId};
-use business_services::checkout::domain::{OrderId, Receipt};
+use business_services::catalog::domain::Product;
+
+use business_services::contracts::order::{OrderId, Receipt};
+use business_services::contracts::product::ProductId;
 use business_services::crm::domain::{Customer, LoyaltyStatus, Note, Ticket};
 use business_services::fraud::domain::Assessment;
 use business_services::inventory::domain::Stock;

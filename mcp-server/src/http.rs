@@ -63,6 +63,11 @@ async fn indexer_status(State(indexer): State<Indexer>) -> Json<crate::indexer::
     Json(indexer.status())
 }
 
+/// Where the broker pushes the `orders` topic (one route serves every topic).
+pub const ORDER_EVENTS_PATH: &str = "/v1/events/orders";
+/// Where the broker pushes the `shipments` topic.
+pub const SHIPMENT_EVENTS_PATH: &str = "/v1/events/shipments";
+
 /// The server's routes.
 pub fn router(
     shared: Arc<Shared>,

@@ -34,8 +34,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use business_services::fraud::signing::HmacSigner;
 use business_services::platform::clock::SystemClock;
+use business_services::platform::signing::HmacSigner;
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 

@@ -1,9 +1,10 @@
 //! The MCP server's configuration (`[mcp]` in `boutique.toml`, `BOUTIQUE_MCP__*` in the
 //! environment).
 
+use business_services::platform::FieldError;
 use std::path::PathBuf;
 
-use business_services::fraud::{MCP_DEMO_SECRET, MCP_KEY_ID};
+use business_services::contracts::keys::{MCP_DEMO_SECRET, MCP_KEY_ID};
 use serde::{Deserialize, Serialize};
 
 use crate::embed::vertex::VertexSettings;
@@ -113,10 +114,10 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
+impl business_services::platform::system::Settings for Settings {
     /// Checks the settings; names the first bad key (relative to `mcp.`).
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        let bad = |key: &'static str, message: String| Err((key, message));
+    fn validate(&self) -> Result<(), FieldError> {
+        let bad = |key: &'static str, message: String| Err(FieldError::new(key, message));
         if let Some(secret) = &self.token_secret
             && secret.len() < MIN_SECRET_LEN
         {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use business_services::catalog::domain::ProductId;
-use business_services::checkout::domain::{OrderId, Receipt};
+use business_services::contracts::order::{OrderId, Receipt};
+use business_services::contracts::product::ProductId;
 use business_services::platform::Error;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{Extension, ToolCallContext};

@@ -2,7 +2,7 @@
 //! an object (MCP clients of 2025-11-25 only get `structuredContent` for objects) with a JSON
 //! Schema for `outputSchema`.
 
-use business_services::checkout::domain::Receipt;
+use business_services::contracts::order::Receipt;
 use business_services::crm::domain::{Address, Customer, LoyaltyStatus, Note, Ticket};
 use business_services::fraud::domain::{Assessment, Decision};
 use business_services::money::Money;

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use boutique::systems::System;
+use boutique::registry::System;
 use serde_json::{Value, json};
 
 use crate::harness::{ALICE, BOB, Store};
@@ -129,7 +129,7 @@ async fn the_inspector_cli_lists_and_calls_the_tools_over_http_and_stdio() {
     let token = store.token("agent-ana", mcp_server::token::Role::Agent, Some(ALICE));
     let mut env =
         vec![format!("MCP_TOKEN={token}"), "BOUTIQUE_MCP__EMBEDDER__KIND=none".to_owned(), "RUST_LOG=warn".to_owned()];
-    for system in System::ALL {
+    for system in System::all() {
         env.push(format!("{}_URL={}", system.name().to_uppercase(), store.url(*system)));
     }
     let mut args: Vec<String> = Vec::new();

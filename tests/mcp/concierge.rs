@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use boutique::systems::System;
+use boutique::registry::System;
 use mcp_server::auth::unix_now;
 use mcp_server::token::{Grant, Role};
 use serde_json::{Value, json};
@@ -73,7 +73,7 @@ async fn each_core_intent_is_answered_from_live_data() {
         config.concierge.limits.burst = 20;
     })
     .await;
-    let base = store.url(System::Concierge).to_owned();
+    let base = store.url(System::named("concierge")).to_owned();
     let token = session(&store, ALICE, Role::Customer, Some(ALICE));
     let conversation = open(&base, &token, json!({})).await;
     let order = store.orders[ALICE].clone();
@@ -161,7 +161,7 @@ async fn each_core_intent_is_answered_from_live_data() {
     // The cart the widget is beside.
     let cart = format!("widget-{}", uuid::Uuid::new_v4().simple());
     let added = reqwest::Client::new()
-        .post(format!("{}/v1/carts/{cart}/items", store.url(System::Cart)))
+        .post(format!("{}/v1/carts/{cart}/items", store.url(System::named("cart"))))
         .json(&json!({ "product_id": "cast-iron-skillet", "quantity": 3 }))
         .send()
         .await
@@ -179,12 +179,12 @@ async fn each_core_intent_is_answered_from_live_data() {
 #[tokio::test]
 async fn talking_to_a_human_opens_a_ticket_only_when_the_user_confirms() {
     let store = Store::start(|_| {}).await;
-    let base = store.url(System::Concierge).to_owned();
+    let base = store.url(System::named("concierge")).to_owned();
     let token = session(&store, BOB, Role::Customer, Some(BOB));
     let conversation = open(&base, &token, json!({})).await;
     let http = reqwest::Client::new();
     let tickets = || async {
-        let url = format!("{}/v1/customers/{BOB}/tickets", store.url(System::Crm));
+        let url = format!("{}/v1/customers/{BOB}/tickets", store.url(System::named("crm")));
         get_json(url).await["items"].as_array().unwrap().len()
     };
     let before = tickets().await;
@@ -202,7 +202,7 @@ async fn talking_to_a_human_opens_a_ticket_only_when_the_user_confirms() {
     let again: Value = http.post(&confirm).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(again["ticket_id"], ticket_id.as_str(), "confirming twice opens one ticket");
     assert_eq!(tickets().await, before + 1);
-    let ticket = get_json(format!("{}/v1/tickets/{ticket_id}", store.url(System::Crm))).await;
+    let ticket = get_json(format!("{}/v1/tickets/{ticket_id}", store.url(System::named("crm")))).await;
     assert!(ticket.to_string().contains("talk to a human"), "the transcript travels with it: {ticket}");
     store.stop().await;
 }
@@ -210,7 +210,7 @@ async fn talking_to_a_human_opens_a_ticket_only_when_the_user_confirms() {
 #[tokio::test]
 async fn answers_stream_as_server_sent_events_and_sessions_are_enforced() {
     let store = Store::start(|_| {}).await;
-    let base = store.url(System::Concierge).to_owned();
+    let base = store.url(System::named("concierge")).to_owned();
     let alice = session(&store, ALICE, Role::Customer, Some(ALICE));
     let bob = session(&store, BOB, Role::Customer, Some(BOB));
     let conversation = open(&base, &alice, json!({})).await;
@@ -266,7 +266,7 @@ async fn a_held_order_is_explained_without_the_fraud_score() {
         config.fraud.large_first_purchase.insert("USD".into(), 1);
     })
     .await;
-    let base = store.url(System::Concierge).to_owned();
+    let base = store.url(System::named("concierge")).to_owned();
     let token = session(&store, ALICE, Role::Customer, Some(ALICE));
     let conversation = open(&base, &token, json!({})).await;
     let (reply, events) = ask(&base, &token, &conversation, "Why is my order on hold?").await;

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use boutique::config::Config;
-use boutique::systems::{self, System};
+use boutique::registry::System;
+use boutique::systems::{self};
 use mcp_server::auth::unix_now;
 use mcp_server::token::{Grant, Role};
 use rmcp::RoleClient;
@@ -41,9 +42,13 @@ impl Store {
         config.mcp.resync_secs = 3600;
         tune(&mut config);
         let shutdown = CancellationToken::new();
-        let running = systems::start(&config, System::ALL, &shutdown).await.unwrap();
-        config.locate(&running);
-        let urls = running.addresses.iter().map(|(system, address)| (*system, format!("http://{address}"))).collect();
+        let running = systems::start(&config, System::all(), &shutdown).await.unwrap();
+        running.locate(&mut config);
+        let urls = running
+            .addresses
+            .iter()
+            .map(|(name, address)| (System::named(name), format!("http://{address}")))
+            .collect();
         let mut store = Store { config, urls, shutdown, running: Some(running), _data: data, orders: BTreeMap::new() };
         for customer in [ALICE, BOB] {
             let order = store.place_order(customer).await;
@@ -60,7 +65,7 @@ impl Store {
 
     /// The MCP endpoint.
     pub fn mcp_url(&self) -> String {
-        format!("{}/mcp", self.url(System::Mcp))
+        format!("{}/mcp", self.url(System::named("mcp")))
     }
 
     /// A token for `subject` in `role` reading `customer`, valid for 10 minutes.
@@ -81,7 +86,9 @@ impl Store {
 
     /// Places an order of two T-shirts for `customer`; returns its id.
     pub async fn place_order(&self, customer: &str) -> String {
-        boutique::demo::place_order(self.url(System::Cart), self.url(System::Checkout), customer, 2).await.unwrap()
+        boutique::demo::place_order(self.url(System::named("cart")), self.url(System::named("checkout")), customer, 2)
+            .await
+            .unwrap()
     }
 
     /// Moves `order`'s shipment on through each warehouse status up to `to` (one of `picked`,
@@ -90,7 +97,7 @@ impl Store {
     pub async fn advance_shipment(&self, order: &str, to: &str, location: &str, note: &str) {
         const ALONG: [&str; 5] = ["created", "picked", "packed", "shipped", "delivered"];
         let http = reqwest::Client::new();
-        let warehouse = self.url(System::Warehouse);
+        let warehouse = self.url(System::named("warehouse"));
         let shipments = get_json(format!("{warehouse}/v1/shipments?order_id={order}")).await;
         let shipment = &shipments["items"][0];
         let from = ALONG.iter().position(|status| shipment["status"] == *status).unwrap();
@@ -107,7 +114,7 @@ impl Store {
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
-            if get_json(format!("{}/v1/orders/{order}", self.url(System::Oms))).await["state"] == state {
+            if get_json(format!("{}/v1/orders/{order}", self.url(System::named("oms")))).await["state"] == state {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -123,10 +130,10 @@ impl Store {
         while std::time::Instant::now() < deadline {
             let mut known = 0;
             for order in self.orders.values() {
-                let url = format!("{}/v1/orders/{order}", self.url(System::Oms));
+                let url = format!("{}/v1/orders/{order}", self.url(System::named("oms")));
                 known += usize::from(http.get(url).send().await.is_ok_and(|r| r.status().is_success()));
             }
-            let status = get_json(format!("{}/v1/indexer", self.url(System::Mcp))).await;
+            let status = get_json(format!("{}/v1/indexer", self.url(System::named("mcp")))).await;
             if known == self.orders.len() && status["pending_orders"] == 0 && status["last_full_pass"].is_i64() {
                 return;
             }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use boutique::systems::System;
+use boutique::registry::System;
 use llm::scripted::{self, ScriptedModel};
 use llm::{ChatRequest, Message, Reply, ToolCall};
 use mcp_server::token::Role;
@@ -19,7 +19,7 @@ const PLANTED_TICKET: &str = "cus-1008";
 const PLANTED_NOTE: &str = "cus-1010";
 
 async fn standing(store: &Store, customer: &str) -> (String, usize) {
-    let crm = store.url(System::Crm);
+    let crm = store.url(System::named("crm"));
     let profile = get_json(format!("{crm}/v1/customers/{customer}")).await;
     let tickets = get_json(format!("{crm}/v1/customers/{customer}/tickets")).await;
     (profile["standing"].to_string(), tickets["items"].as_array().unwrap().len())
@@ -28,7 +28,7 @@ async fn standing(store: &Store, customer: &str) -> (String, usize) {
 #[tokio::test]
 async fn the_offline_model_quotes_planted_instructions_as_data_and_does_nothing_else() {
     let store = Store::start(|_| {}).await;
-    let base = store.url(System::Concierge).to_owned();
+    let base = store.url(System::named("concierge")).to_owned();
     let before = standing(&store, PLANTED_TICKET).await;
     let agent = session(&store, "agent-amira", Role::Agent, None);
     let conversation = open(&base, &agent, json!({ "customer_id": PLANTED_TICKET })).await;
@@ -201,7 +201,7 @@ async fn instructions_in_product_copy_and_carrier_scans_are_data() {
     let alice = session(&store, ALICE, Role::Customer, Some(ALICE));
 
     // The offline model answers from typed facts and repeats none of it.
-    let base = store.url(System::Concierge).to_owned();
+    let base = store.url(System::named("concierge")).to_owned();
     let conversation = open(&base, &alice, json!({})).await;
     for (question, tools) in [
         ("Where is my parcel?", vec!["investigate"]),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use boutique::systems::System;
+use boutique::registry::System;
 use mcp_server::token::{Grant, Role, TokenKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -122,12 +122,13 @@ async fn forged_expired_and_misaddressed_tokens_get_401() {
         assert!(challenge.starts_with("Bearer resource_metadata=\""), "{case}: {challenge}");
         assert_eq!(token.is_some(), challenge.contains("invalid_token"), "{case}: {challenge}");
     }
-    let metadata: Value = reqwest::get(format!("{}/.well-known/oauth-protected-resource/mcp", store.url(System::Mcp)))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata: Value =
+        reqwest::get(format!("{}/.well-known/oauth-protected-resource/mcp", store.url(System::named("mcp"))))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(metadata["resource"], store.mcp_url());
     assert_eq!(initialize(&store, Some(&valid), None).await.status().as_u16(), 200);
     assert_eq!(initialize(&store, Some(&valid), Some("https://evil.example")).await.status().as_u16(), 403);
@@ -140,7 +141,7 @@ async fn forged_expired_and_misaddressed_tokens_get_401() {
 /// with its table names.
 async fn open_stores(store: &Store) -> Vec<(System, SqliteConnection, Vec<String>)> {
     let mut stores = Vec::new();
-    for system in System::ALL.iter().copied().filter(|system| *system != System::Mcp) {
+    for system in System::all().iter().copied().filter(|system| *system != System::named("mcp")) {
         let path = store.config.data_dir.join(format!("{}.db", system.name()));
         let options = SqliteConnectOptions::new().filename(&path).read_only(true);
         let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
@@ -163,11 +164,12 @@ async fn wait_until_events_settle(store: &Store) {
     while quiet_polls < 2 {
         let mut in_flight = Vec::new();
         for (system, mut connection, tables) in open_stores(store).await {
-            let query = match (system, tables.iter().any(|t| t == "outbox"), tables.iter().any(|t| t == "deliveries")) {
-                (_, true, _) => "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL",
-                (System::Broker, _, true) => "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'leased')",
-                _ => continue,
-            };
+            let query =
+                match (system.name(), tables.iter().any(|t| t == "outbox"), tables.iter().any(|t| t == "deliveries")) {
+                    (_, true, _) => "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL",
+                    ("broker", _, true) => "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'leased')",
+                    _ => continue,
+                };
             let count: i64 = sqlx::query_scalar(query).fetch_one(&mut connection).await.unwrap();
             if count > 0 {
                 in_flight.push(format!("{}: {count}", system.name()));
@@ -273,7 +275,7 @@ async fn fuzzing_every_tool_changes_no_store() {
 async fn systems_refuse_writes_from_the_read_only_identity() {
     let store = Store::start(|_| {}).await;
     let http = reqwest::Client::new();
-    let notes = format!("{}/v1/customers/{ALICE}/notes", store.url(System::Crm));
+    let notes = format!("{}/v1/customers/{ALICE}/notes", store.url(System::named("crm")));
     let count = |page: Value| page["items"].as_array().unwrap().len();
     let before = count(http.get(&notes).send().await.unwrap().json().await.unwrap());
     let write = http
@@ -289,7 +291,7 @@ async fn systems_refuse_writes_from_the_read_only_identity() {
     let read = http.get(&notes).header("service-identity", "mcp-server").send().await.unwrap();
     assert_eq!(count(read.json().await.unwrap()), before, "reads pass, the write did nothing");
     let cart = http
-        .delete(format!("{}/v1/carts/any-cart", store.url(System::Cart)))
+        .delete(format!("{}/v1/carts/any-cart", store.url(System::named("cart"))))
         .header("service-identity", "mcp-server")
         .send()
         .await

@@ -179,12 +179,13 @@ async fn order_timelines_are_indexed_from_events() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     assert!(hit["snippet"].as_str().unwrap().contains("History"), "{hit}");
-    let status: serde_json::Value = reqwest::get(format!("{}/v1/indexer", store.url(boutique::systems::System::Mcp)))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: serde_json::Value =
+        reqwest::get(format!("{}/v1/indexer", store.url(boutique::registry::System::named("mcp"))))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert!(status["documents"].as_u64().unwrap() > 60 && status["lag_ms"].is_u64(), "{status}");
     session.cancel().await.unwrap();
     store.stop().await;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use boutique::systems::System;
+use boutique::registry::System;
 
 use crate::harness::Store;
 use crate::support::browser_modules;
@@ -28,7 +28,7 @@ async fn shopper_customer_and_agent_journeys_pass_in_chromium() {
     std::fs::create_dir_all(&shots).unwrap();
     eprintln!("browser screenshots: {}", shots.display());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/web/journeys.cjs");
-    let base = store.url(System::Web).to_owned();
+    let base = store.url(System::named("web")).to_owned();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node").arg(script).arg(base).arg(&shots).env("BROWSER_MODULES", modules).output().unwrap()
     })

@@ -2,7 +2,8 @@
 //! may be cached; a picture the catalog refuses keeps an error status that no cache keeps.
 
 use boutique::config::Config;
-use boutique::systems::{self, System};
+use boutique::registry::System;
+use boutique::systems::{self};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE};
 use tokio_util::sync::CancellationToken;
@@ -12,8 +13,8 @@ async fn refused_pictures_stay_uncacheable_errors() {
     let data = tempfile::tempdir().unwrap();
     let config = Config::default().private_store(data.path());
     let shutdown = CancellationToken::new();
-    let running = systems::start(&config, &[System::Catalog, System::Web], &shutdown).await.unwrap();
-    let web = running.addresses.iter().find(|(system, _)| *system == System::Web).map(|(_, at)| at).unwrap();
+    let running = systems::start(&config, &[System::named("catalog"), System::named("web")], &shutdown).await.unwrap();
+    let web = running.addresses.iter().find(|(system, _)| *system == "web").map(|(_, at)| at).unwrap();
     let header = |response: &reqwest::Response, name| {
         response.headers().get(name).map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default()
     };

@@ -1,7 +1,7 @@
 //! Online Boutique's frontend routes with its form fields, as a load generator or a browser
 //! without JavaScript sends them: no browser, plain HTTP with a cookie.
 
-use boutique::systems::System;
+use boutique::registry::System;
 use business_services::payment::test_cards::approved_card_number;
 use business_services::platform::db::Db;
 use reqwest::StatusCode;
@@ -35,7 +35,7 @@ struct Answer {
 impl Visitor {
     fn new(store: &Store) -> Visitor {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Visitor { base: store.url(System::Web).to_owned(), http, cookie: None }
+        Visitor { base: store.url(System::named("web")).to_owned(), http, cookie: None }
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {

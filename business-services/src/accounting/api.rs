@@ -15,7 +15,7 @@ use super::domain::{
     RevenueRecognition, Sale, SaleAmounts, Side, TrialBalance,
 };
 use super::store::{AccountingStore, After};
-use crate::checkout::domain::OrderId;
+use crate::contracts::order::OrderId;
 use crate::platform::clock::{Clock, to_millis};
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
@@ -77,7 +77,7 @@ pub struct ApiDoc;
     responses((status = 201, body = JournalEntry), (status = 200, body = JournalEntry, description = "A replay"),
               (status = 422, body = Problem)))]
 async fn record_sale(State(state): State<AccountingState>, ApiJson(sale): ApiJson<Sale>) -> Result<Response> {
-    let amounts = SaleAmounts::parse(&sale.amounts).map_err(|(field, why)| Error::invalid(field, why))?;
+    let amounts = SaleAmounts::parse(&sale.amounts)?;
     let outcome = state.store.record_sale(&sale.order_id, &amounts, state.clock.now()).await?;
     Ok(outcome.into_response(StatusCode::CREATED, StatusCode::OK))
 }

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use super::domain::{JournalEntry, Refund, RevenueRecognition, Sale, TrialBalance};
-use crate::checkout::domain::OrderId;
+// The types on this client's wire, for its callers.
+pub use super::domain::{JournalEntry, Refund, RevenueRecognition, Sale, TrialBalance};
+use crate::contracts::order::OrderId;
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};

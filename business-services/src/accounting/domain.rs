@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::checkout::domain::{Amounts, OrderId};
+use crate::contracts::order::{Amounts, OrderId};
 use crate::money::{CurrencyCode, Money};
+use crate::platform::FieldError;
 use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 use crate::platform::idempotency::check_reference;
 
@@ -297,7 +298,7 @@ impl SaleAmounts {
     /// Checks a receipt's amounts: one currency, none negative nor past [`Money::check_bounds`],
     /// lines adding up to the subtotal, and `total = subtotal − discount + shipping + freight`.
     /// Names the bad field.
-    pub fn parse(amounts: &Amounts) -> Result<Self, (String, String)> {
+    pub fn parse(amounts: &Amounts) -> Result<Self, FieldError> {
         let field = |name: &str| format!("amounts.{name}");
         let currency = amounts.total.currency;
         let named = [
@@ -309,26 +310,34 @@ impl SaleAmounts {
         ];
         for (name, money) in named {
             if money.currency != currency {
-                return Err((
+                return Err(FieldError::new(
                     field(&format!("{name}.currency")),
                     format!("must be {currency}, the currency of the total: an order is in one currency"),
                 ));
             }
             if money.minor_units < 0 {
-                return Err((field(name), "must not be negative".into()));
+                return Err(FieldError::new(field(name), "must not be negative"));
             }
-            money.check_bounds().map_err(|why| (field(name), why))?;
+            money.check_bounds().map_err(|why| FieldError::new(field(name), why))?;
         }
         let mut items = 0_i128;
         for (index, item) in amounts.items.iter().enumerate() {
             if item.line_total.currency != currency {
-                return Err((field(&format!("items[{index}].line_total.currency")), format!("must be {currency}")));
+                return Err(FieldError::new(
+                    field(&format!("items[{index}].line_total.currency")),
+                    format!("must be {currency}"),
+                ));
             }
-            item.line_total.check_bounds().map_err(|why| (field(&format!("items[{index}].line_total")), why))?;
+            item.line_total
+                .check_bounds()
+                .map_err(|why| FieldError::new(field(&format!("items[{index}].line_total")), why))?;
             items += i128::from(item.line_total.minor_units);
         }
         if !amounts.items.is_empty() && items != i128::from(amounts.subtotal.minor_units) {
-            return Err((field("subtotal"), format!("must be the sum of the items' line totals, {items}")));
+            return Err(FieldError::new(
+                field("subtotal"),
+                format!("must be the sum of the items' line totals, {items}"),
+            ));
         }
         let sale = SaleAmounts {
             currency,
@@ -339,16 +348,19 @@ impl SaleAmounts {
             total: amounts.total.minor_units,
         };
         if sale.discount > sale.subtotal {
-            return Err((field("discount"), "must not exceed the subtotal".into()));
+            return Err(FieldError::new(field("discount"), "must not exceed the subtotal"));
         }
         let expected = i128::from(sale.subtotal) - i128::from(sale.discount)
             + i128::from(sale.shipping)
             + i128::from(sale.freight);
         if expected != i128::from(sale.total) {
-            return Err((field("total"), format!("must be subtotal − discount + shipping + freight = {expected}")));
+            return Err(FieldError::new(
+                field("total"),
+                format!("must be subtotal − discount + shipping + freight = {expected}"),
+            ));
         }
         if sale.gross().is_none_or(|gross| gross == 0) {
-            return Err((field("subtotal"), "an order of nothing has nothing to record".into()));
+            return Err(FieldError::new(field("subtotal"), "an order of nothing has nothing to record"));
         }
         Ok(sale)
     }
@@ -399,18 +411,18 @@ pub fn recognition_posting(order_id: &OrderId, sale: &SaleAmounts) -> Result<Pos
 }
 
 /// The entry of a refund: Dr refunds amount; Cr payment_clearing amount. Names the bad field.
-pub fn refund_posting(refund: &Refund) -> Result<Posting, (&'static str, String)> {
-    check_reference(&refund.reference).map_err(|why| ("reference", why))?;
+pub fn refund_posting(refund: &Refund) -> Result<Posting, FieldError> {
+    check_reference(&refund.reference).map_err(|why| FieldError::new("reference", why))?;
     if refund.amount.minor_units <= 0 {
-        return Err(("amount", "must be a positive amount".into()));
+        return Err(FieldError::new("amount", "must be a positive amount"));
     }
-    refund.amount.check_bounds().map_err(|why| ("amount", why))?;
+    refund.amount.check_bounds().map_err(|why| FieldError::new("amount", why))?;
     let lines = vec![
         Line::new(Account::Refunds, Side::Debit, refund.amount),
         Line::new(Account::PaymentClearing, Side::Credit, refund.amount),
     ];
     Posting::new(&refund.order_id, EntryKind::Refund, Some(refund.reference.clone()), lines)
-        .map_err(|why| ("amount", why))
+        .map_err(|why| FieldError::new("amount", why))
 }
 
 /// One account's totals in one currency.
@@ -581,12 +593,12 @@ mod tests {
         assert_eq!(sale_posting(&order, &sale).unwrap().lines.len(), 2);
         let mut bad = amounts(CurrencyCode::USD, 2_800, 0, 0, 0);
         bad.total = usd(2_700);
-        assert_eq!(SaleAmounts::parse(&bad).unwrap_err().0, "amounts.total");
+        assert_eq!(SaleAmounts::parse(&bad).unwrap_err().field, "amounts.total");
         bad.discount = Money::new(CurrencyCode::EUR, 0);
-        assert_eq!(SaleAmounts::parse(&bad).unwrap_err().0, "amounts.discount.currency");
-        assert_eq!(SaleAmounts::parse(&amounts(CurrencyCode::USD, 0, 0, 0, 0)).unwrap_err().0, "amounts.subtotal");
+        assert_eq!(SaleAmounts::parse(&bad).unwrap_err().field, "amounts.discount.currency");
+        assert_eq!(SaleAmounts::parse(&amounts(CurrencyCode::USD, 0, 0, 0, 0)).unwrap_err().field, "amounts.subtotal");
         let refund = Refund { order_id: order, amount: usd(0), reference: "re_1".into() };
-        assert_eq!(refund_posting(&refund).unwrap_err().0, "amount");
+        assert_eq!(refund_posting(&refund).unwrap_err().field, "amount");
     }
 
     #[test]
@@ -643,7 +655,7 @@ mod tests {
             let fields = [&mut sale.subtotal, &mut sale.discount, &mut sale.shipping, &mut sale.freight, &mut sale.total];
             *fields.into_iter().nth(part).unwrap() = amount;
             let within = amount.check_bounds().is_ok();
-            if let Err((field, why)) = SaleAmounts::parse(&sale) {
+            if let Err(FieldError { field, message: why }) = SaleAmounts::parse(&sale) {
                 let bounded = why.contains("either way");
                 prop_assert_eq!(bounded, !within && amount.minor_units >= 0, "{}: {}", field, why);
             } else {

@@ -48,24 +48,42 @@ pub mod client;
 pub mod domain;
 pub mod store;
 
-use std::sync::Arc;
-
-use axum::Router;
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 
-use crate::platform::clock::Clock;
-use crate::platform::db::Db;
-use crate::platform::faults::Faults;
+use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{BuildError, Built, Context, Descriptor, System};
 use store::AccountingStore;
 
 /// The accounting service's schema migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/accounting");
 
-/// The accounting service over its migrated `db`, with `faults` injected, stamping entries
-/// with times from `clock`.
-pub fn service(db: &Db, faults: &Faults, clock: Arc<dyn Clock>) -> Router {
-    let state = api::AccountingState { store: AccountingStore::new(db.clone()), clock };
-    http::service(api::routes(state), api::ApiDoc::openapi(), vec![ReadinessCheck::database(db)], faults)
+/// The ledger, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Accounting;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "accounting",
+    summary: "The double-entry ledger.",
+    default_port: 8093,
+    migrator: Some(&MIGRATOR),
+    peers: &[],
+    publishes: &[],
+    consumes: &[],
+};
+
+impl System for Accounting {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let state = api::AccountingState { store: AccountingStore::new(db.clone()), clock: context.clock.clone() };
+            let checks = vec![ReadinessCheck::database(db)];
+            Ok(Built::router(http::service(api::routes(state), api::ApiDoc::openapi(), checks, context.faults)))
+        })
+    }
 }

@@ -15,7 +15,7 @@ use super::domain::{
     Account, AccountTotals, EntryKind, JournalEntry, JournalEntryId, Line, Posting, Refund, SaleAmounts, Side,
     TrialBalance, check_balanced, recognition_posting, refund_posting, sale_posting,
 };
-use crate::checkout::domain::OrderId;
+use crate::contracts::order::OrderId;
 use crate::money::{CurrencyCode, Money};
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::Db;
@@ -115,7 +115,7 @@ impl AccountingStore {
     /// Records a refund once per reference; refunds of an order never add up to more than
     /// its sale's total.
     pub async fn record_refund(&self, refund: &Refund, now: OffsetDateTime) -> Result<Outcome<JournalEntry>> {
-        let posting = refund_posting(refund).map_err(|(field, why)| Error::invalid(field, why))?;
+        let posting = refund_posting(refund)?;
         let key = posting.key();
         let lines = posting.lines.clone();
         let mut tx = self.db.begin_write().await?;

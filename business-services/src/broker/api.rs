@@ -16,10 +16,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::embedded::EmbeddedQueue;
-use super::queue::{DeadLetter, Publisher, Queue, Subscription, SubscriptionStats};
+use super::queue::{DeadLetter, Queue, Subscription, SubscriptionStats};
 use crate::platform::admin::{AdminToken, Operator, OperatorSecurity};
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
+use crate::platform::events::Publisher;
 use crate::platform::events::{EVENT_ID, Message};
 use crate::platform::extract::{ApiJson, ApiQuery};
 

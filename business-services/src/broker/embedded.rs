@@ -11,10 +11,11 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
-use super::queue::{BoxFuture, DeadLetter, Delivery, Publisher, Queue, Subscription, SubscriptionStats};
+use super::queue::{DeadLetter, Delivery, Queue, Subscription, SubscriptionStats};
 use crate::platform::clock::{Clock, from_millis, to_millis};
 use crate::platform::db::Db;
 use crate::platform::events::Message;
+use crate::platform::events::{BoxFuture, Publisher};
 use crate::platform::{Error, Result};
 
 /// How far back the delivery-lag figures look.

@@ -23,15 +23,23 @@ use sqlx::migrate::Migrator;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
+use crate::contracts::keys::{BROKER_DEMO_SECRET, BROKER_KEY_ID};
+use crate::platform::FieldError;
 use crate::platform::client::RequestSigner;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
+use crate::platform::events::BoxFuture;
+use crate::platform::events::Publisher;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::secret::Secret;
+use crate::platform::signing::HmacSigner;
+use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use crate::platform::tasks;
 use embedded::EmbeddedQueue;
 use push::{PushSettings, Pusher};
 use queue::Queue;
+use queue::Subscription;
 
 /// The embedded broker's schema migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/broker");
@@ -50,7 +58,7 @@ pub struct Settings {
     /// Key id the broker signs pushes with (consumers that check signatures know it).
     pub signing_key_id: String,
     /// Secret of that key (at least 32 characters).
-    pub signing_secret: String,
+    pub signing_secret: Secret,
 }
 
 impl Default for Settings {
@@ -58,22 +66,22 @@ impl Default for Settings {
         Settings {
             max_attempts: 8,
             push: PushSettings::default(),
-            signing_key_id: crate::fraud::BROKER_KEY_ID.into(),
-            signing_secret: crate::fraud::BROKER_DEMO_SECRET.into(),
+            signing_key_id: BROKER_KEY_ID.into(),
+            signing_secret: BROKER_DEMO_SECRET.into(),
         }
     }
 }
 
-impl Settings {
+impl crate::platform::system::Settings for Settings {
     /// Checks the values; names the first bad key.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    fn validate(&self) -> Result<(), FieldError> {
         if !(1..=100).contains(&self.max_attempts) {
-            return Err(("max_attempts", "must be between 1 and 100".into()));
+            return Err(FieldError::new("max_attempts", "must be between 1 and 100"));
         }
-        if self.signing_secret.len() < 32 {
-            return Err(("signing_secret", "must be at least 32 characters".into()));
+        if self.signing_secret.chars() < 32 {
+            return Err(FieldError::new("signing_secret", "must be at least 32 characters"));
         }
-        self.push.validate()
+        self.push.validate().map_err(|error| error.within("push"))
     }
 }
 
@@ -146,5 +154,53 @@ impl BrokerService {
             }
         }
         while pushers.join_next().await.is_some() {}
+    }
+}
+
+/// The event broker, as the launcher starts it: it creates every consumer's subscription,
+/// signs its pushes with its key, and hands publishers in its process its queue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Broker;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "broker",
+    summary: "The event broker.",
+    default_port: 8090,
+    migrator: Some(&MIGRATOR),
+    peers: &[],
+    publishes: &[],
+    consumes: &[],
+};
+
+impl System for Broker {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn check_settings(&self, settings: &serde_json::Value) -> Result<(), FieldError> {
+        system::parse_settings::<Settings>(settings).map(|_| ())
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let settings: Settings = context.settings()?;
+            let signer =
+                HmacSigner::new(&settings.signing_key_id, settings.signing_secret.expose(), context.clock.clone());
+            let service = BrokerService::new(db, &settings, context.clock.clone(), Some(Arc::new(signer)));
+            for consumer in context.consumers {
+                let subscription = Subscription {
+                    name: consumer.subscription.clone(),
+                    topic: consumer.topic.clone(),
+                    endpoint: consumer.endpoint.clone(),
+                    max_attempts: settings.max_attempts,
+                };
+                service.queue().subscribe(&subscription).await?;
+            }
+            let publisher: Arc<dyn Publisher> = Arc::new(service.queue().clone());
+            let router = service.router(db, context.faults);
+            let built = Built::router(router).with_task(service.run(context.shutdown.clone()));
+            Ok(Built { publisher: Some(publisher), ..built })
+        })
     }
 }

@@ -48,8 +48,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::queue::{BoxFuture, DeadLetter, Delivery, Publisher, Queue, Subscription, SubscriptionStats};
+use super::queue::{DeadLetter, Delivery, Queue, Subscription, SubscriptionStats};
 use crate::platform::events::Message;
+use crate::platform::events::{BoxFuture, Publisher};
 use crate::platform::{Error, Result};
 
 const MESSAGE_ID: &str = "Boutique-Message-Id";

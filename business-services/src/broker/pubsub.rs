@@ -17,9 +17,9 @@ use gcp_auth::TokenProvider;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::queue::{BoxFuture, Publisher};
 use crate::platform::client::{PeerClient, RequestSigner};
 use crate::platform::events::Message;
+use crate::platform::events::{BoxFuture, Publisher};
 use crate::platform::{Error, Result};
 
 /// The OAuth scope that allows publishing.

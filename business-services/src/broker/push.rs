@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::queue::{Delivery, Queue, Subscription};
+use crate::platform::FieldError;
 use crate::platform::Result;
 use crate::platform::client::RequestSigner;
 use crate::platform::events::{PushEnvelope, TRACEPARENT};
@@ -45,18 +46,18 @@ impl Default for PushSettings {
 
 impl PushSettings {
     /// Checks the values; names the first bad key (under `push.`).
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         if !(1..=1000).contains(&self.batch) {
-            return Err(("push.batch", "must be between 1 and 1000".into()));
+            return Err(FieldError::new("push.batch", "must be between 1 and 1000"));
         }
         if !(100..=600_000).contains(&self.ack_deadline_ms) {
-            return Err(("push.ack_deadline_ms", "must be between 100 and 600000".into()));
+            return Err(FieldError::new("push.ack_deadline_ms", "must be between 100 and 600000"));
         }
         if self.retry_base_ms == 0 || self.retry_base_ms > self.retry_max_ms {
-            return Err(("push.retry_base_ms", "must be at least 1 and at most retry_max_ms".into()));
+            return Err(FieldError::new("push.retry_base_ms", "must be at least 1 and at most retry_max_ms"));
         }
         if self.idle_poll_ms == 0 {
-            return Err(("push.idle_poll_ms", "must be at least 1".into()));
+            return Err(FieldError::new("push.idle_poll_ms", "must be at least 1"));
         }
         Ok(())
     }

@@ -1,11 +1,9 @@
 //! What an event backend does, behind one pair of traits with one conformance suite
 //! (`tests/api/broker.rs`): [`Publisher`] for every backend (embedded, NATS JetStream, Google
-//! Pub/Sub), [`Queue`] for the backends whose subscriptions our pusher drives (embedded and
+//! Pub/Sub; it lives in `platform::events`, beside the message, as every publisher needs it), [`Queue`] for the backends whose subscriptions our pusher drives (embedded and
 //! NATS; Pub/Sub pushes by itself).
 
 use std::fmt::Debug;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -13,17 +11,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::platform::Result;
-use crate::platform::events::Message;
-
-/// A boxed future, so the traits can be used as `dyn`.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Publishes messages to topics.
-pub trait Publisher: Send + Sync + Debug {
-    /// Publishes `message` on its topic. Publishing a message id again changes nothing on
-    /// backends that can tell (embedded, NATS); consumers deduplicate on the event id anyway.
-    fn publish<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<()>>;
-}
+use crate::platform::events::{BoxFuture, Message, Publisher};
 
 /// A push subscription: every message published on `topic` after it exists is POSTed to
 /// `endpoint` until acknowledged, or dead-lettered after `max_attempts`.

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::queue::Publisher;
 use crate::platform::clock::{Clock, to_millis};
 use crate::platform::db::Db;
+use crate::platform::events::Publisher;
 use crate::platform::events::{EVENT_ID, Message};
 use crate::platform::tasks;
 use crate::platform::{Error, Result};
@@ -65,7 +65,7 @@ impl Relay {
     }
 
     /// Relays until `shutdown`.
-    pub async fn run(self, name: &'static str, shutdown: CancellationToken) {
+    pub async fn run(self, name: &str, shutdown: CancellationToken) {
         tasks::every(INTERVAL, shutdown, name, || self.relay_once()).await;
     }
 }

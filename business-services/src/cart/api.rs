@@ -13,7 +13,7 @@ use utoipa::{OpenApi, ToSchema};
 use super::domain::{Cart, CartChange, CartId, CartItem, check_quantity};
 use super::store::CartStore;
 use crate::catalog::client::CatalogClient;
-use crate::catalog::domain::ProductId;
+use crate::contracts::product::ProductId;
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::ApiJson;

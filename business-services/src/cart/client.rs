@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::domain::{Cart, CartId};
+// The types on this client's wire, for its callers.
+pub use super::domain::{Cart, CartId};
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};

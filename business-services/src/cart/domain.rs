@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
-use crate::catalog::domain::ProductId;
+use crate::contracts::product::ProductId;
 use crate::platform::id::string_id;
 
 /// The most of one product a cart may hold.

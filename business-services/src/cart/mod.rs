@@ -16,11 +16,14 @@ use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
 use crate::catalog::client::CatalogClient;
+use crate::platform::FieldError;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
+use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
 use crate::platform::idempotency;
+use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use crate::platform::tasks;
 use domain::AbandonPolicy;
 use store::CartStore;
@@ -50,23 +53,25 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Checks the values; names the first bad key.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        if self.abandoned_after_hours == 0 {
-            return Err(("abandoned_after_hours", "must be at least 1".into()));
-        }
-        if self.sweep_interval_secs == 0 {
-            return Err(("sweep_interval_secs", "must be at least 1".into()));
-        }
-        if !(10..=60_000).contains(&self.catalog_deadline_ms) {
-            return Err(("catalog_deadline_ms", "must be between 10 and 60000".into()));
-        }
-        Ok(())
-    }
-
     /// The abandonment policy these settings describe.
     pub fn policy(&self) -> AbandonPolicy {
         AbandonPolicy { after: time::Duration::hours(i64::from(self.abandoned_after_hours)) }
+    }
+}
+
+impl crate::platform::system::Settings for Settings {
+    /// Checks the values; names the first bad key.
+    fn validate(&self) -> Result<(), FieldError> {
+        if self.abandoned_after_hours == 0 {
+            return Err(FieldError::new("abandoned_after_hours", "must be at least 1"));
+        }
+        if self.sweep_interval_secs == 0 {
+            return Err(FieldError::new("sweep_interval_secs", "must be at least 1"));
+        }
+        if !(10..=60_000).contains(&self.catalog_deadline_ms) {
+            return Err(FieldError::new("catalog_deadline_ms", "must be between 10 and 60000"));
+        }
+        Ok(())
     }
 }
 
@@ -107,5 +112,38 @@ impl CartService {
     /// Sweeps at the configured interval until `shutdown`.
     pub async fn run_sweeper(self, shutdown: CancellationToken) {
         tasks::every(self.sweep_interval, shutdown, "drop abandoned carts", || self.sweep()).await;
+    }
+}
+
+/// The cart service, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cart;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "cart",
+    summary: "Shopping carts.",
+    default_port: 8083,
+    migrator: Some(&MIGRATOR),
+    peers: &["catalog"],
+    publishes: &[],
+    consumes: &[],
+};
+
+impl System for Cart {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn check_settings(&self, settings: &serde_json::Value) -> Result<(), FieldError> {
+        system::parse_settings::<Settings>(settings).map(|_| ())
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let service = CartService::new(db, context.peer("catalog")?, &context.settings()?, context.clock.clone());
+            let router = service.router(db, context.faults);
+            Ok(Built::router(router).with_task(service.run_sweeper(context.shutdown.clone())))
+        })
     }
 }

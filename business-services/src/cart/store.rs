@@ -5,7 +5,7 @@ use sqlx::{Any, AnyConnection, Transaction};
 use time::OffsetDateTime;
 
 use super::domain::{AbandonPolicy, Cart, CartChange, CartId, CartItem, MAX_QUANTITY};
-use crate::catalog::domain::ProductId;
+use crate::contracts::product::ProductId;
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::Db;
 use crate::platform::error::on_constraint_violation;

@@ -8,8 +8,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::domain::{Category, Product, ProductFilter, ProductId, SearchTerms, StockClass};
+use super::domain::{Category, Product, ProductFilter, SearchTerms};
+
 use super::store::CatalogStore;
+use crate::contracts::product::{ProductId, StockClass};
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::ApiQuery;
 use crate::platform::page::{self, Page};

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::domain::{Product, ProductId};
+use super::domain::Product;
+
+use crate::contracts::product::ProductId;
 use crate::platform::Result;
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;

@@ -3,16 +3,13 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::contracts::product::Dimensions;
+use crate::contracts::product::ProductId;
+use crate::contracts::product::StockClass;
 use crate::money::Money;
+use crate::platform::FieldError;
+use crate::platform::id::check_slug;
 use crate::platform::id::string_id;
-
-string_id!(
-    /// A product id: a lowercase slug such as `walnut-dining-table` (1 to 64 of `a-z`, `0-9`, `-`).
-    ProductId,
-    example = "walnut-dining-table",
-    pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$",
-    check = |id| check_slug(id, 64),
-);
 
 string_id!(
     /// A category slug such as `furniture` or `kitchen` (1 to 32 of `a-z`, `0-9`, `-`).
@@ -21,62 +18,6 @@ string_id!(
     pattern = "^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$",
     check = |name| check_slug(name, 32),
 );
-
-fn check_slug(text: &str, max: usize) -> Result<(), String> {
-    let valid = !text.is_empty()
-        && text.len() <= max
-        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !text.starts_with('-')
-        && !text.ends_with('-');
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "'{}' is not a valid slug: use 1 to {max} characters from a-z, 0-9 and '-', not starting or ending with '-'",
-            text.chars().take(80).collect::<String>()
-        ))
-    }
-}
-
-/// How an item travels: parcels, or freight handled by the furniture logistics ERP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StockClass {
-    /// Ships as a parcel from the warehouse.
-    Standard,
-    /// Too big for parcels: shipped as freight with a delivery slot.
-    Oversized,
-}
-
-impl StockClass {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StockClass::Standard => "standard",
-            StockClass::Oversized => "oversized",
-        }
-    }
-
-    /// Parses a stored or requested name.
-    pub fn parse(name: &str) -> Result<Self, String> {
-        match name {
-            "standard" => Ok(StockClass::Standard),
-            "oversized" => Ok(StockClass::Oversized),
-            other => Err(format!("'{other}' is not a stock class: use standard or oversized")),
-        }
-    }
-}
-
-/// Packaged size in millimetres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Dimensions {
-    /// Longest side.
-    pub length: u32,
-    /// Second side.
-    pub width: u32,
-    /// Height.
-    pub height: u32,
-}
 
 /// A product as the catalog sells it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -108,26 +49,26 @@ impl Product {
     }
 
     /// Checks the rules a product must satisfy before it is stored; names the first bad field.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         let length = |field, text: &str, min, max| {
             let chars = text.chars().count();
             if (min..=max).contains(&chars) {
                 Ok(())
             } else {
-                Err((field, format!("must be {min} to {max} characters, got {chars}")))
+                Err(FieldError::new(field, format!("must be {min} to {max} characters, got {chars}")))
             }
         };
         length("name", &self.name, 1, 120)?;
         length("description", &self.description, 1, 2000)?;
         if self.categories.is_empty() || self.categories.len() > 8 {
-            return Err(("categories", "must list 1 to 8 categories".into()));
+            return Err(FieldError::new("categories", "must list 1 to 8 categories"));
         }
         if self.price.minor_units < 0 {
-            return Err(("price.minor_units", "must not be negative".into()));
+            return Err(FieldError::new("price.minor_units", "must not be negative"));
         }
         let Dimensions { length, width, height } = self.dimensions_mm;
         if self.weight_grams == 0 || [length, width, height].contains(&0) {
-            return Err(("dimensions_mm", "weight and every side must be greater than zero".into()));
+            return Err(FieldError::new("dimensions_mm", "weight and every side must be greater than zero"));
         }
         Ok(())
     }

@@ -6,23 +6,56 @@ pub mod domain;
 pub mod seed;
 pub mod store;
 
-use axum::Router;
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 
 use crate::platform::db::Db;
-use crate::platform::faults::Faults;
+use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{BuildError, Built, Context, Descriptor, SeedResult, System};
 use crate::platform::{Error, Result};
 use store::CatalogStore;
+use time::OffsetDateTime;
 
 /// The catalog's schema migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/catalog");
 
-/// The catalog service over its migrated `db`, with `faults` injected.
-pub fn service(db: &Db, faults: &Faults) -> Router {
-    let checks = vec![ReadinessCheck::database(db)];
-    http::service(api::routes(CatalogStore::new(db.clone())), api::ApiDoc::openapi(), checks, faults)
+/// The catalog, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Catalog;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "catalog",
+    summary: "Products, categories, prices.",
+    default_port: 8081,
+    migrator: Some(&MIGRATOR),
+    peers: &[],
+    publishes: &[],
+    consumes: &[],
+};
+
+impl System for Catalog {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn seed<'a>(
+        &'a self,
+        db: &'a Db,
+        _settings: &'a serde_json::Value,
+        _now: OffsetDateTime,
+    ) -> BoxFuture<'a, SeedResult> {
+        Box::pin(async move { Ok(seed_demo_data(db).await?) })
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let checks = vec![ReadinessCheck::database(db)];
+            let routes = api::routes(CatalogStore::new(db.clone()));
+            Ok(Built::router(http::service(routes, api::ApiDoc::openapi(), checks, context.faults)))
+        })
+    }
 }
 
 /// Loads the demo products into an empty catalog; returns how many were added.

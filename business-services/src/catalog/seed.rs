@@ -4,8 +4,10 @@
 use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 
-use super::domain::{Category, Dimensions, Product, ProductId, StockClass};
+use super::domain::{Category, Product};
+
 use super::store::Picture;
+use crate::contracts::product::{Dimensions, ProductId, StockClass};
 use crate::money::Money;
 
 static SEED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/seed/catalog");
@@ -50,7 +52,7 @@ pub fn demo_products() -> Result<Vec<(Product, Picture)>, String> {
                 weight_grams: seed.weight_grams,
                 dimensions_mm: seed.dimensions_mm,
             };
-            product.validate().map_err(|(field, why)| format!("product '{}': {field} {why}", product.id))?;
+            product.validate().map_err(|error| format!("product '{}': {error}", product.id))?;
             let picture = Picture { media_type: "image/svg+xml".into(), body: body.to_owned() };
             Ok((product, picture))
         })

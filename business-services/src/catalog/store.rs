@@ -2,7 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::domain::{Category, Dimensions, Product, ProductFilter, ProductId, StockClass};
+use super::domain::{Category, Product, ProductFilter};
+
+use crate::contracts::product::{Dimensions, ProductId, StockClass};
 use crate::money::{CurrencyCode, Money};
 use crate::platform::db::{Db, like_pattern};
 use crate::platform::{Error, Result};

@@ -8,14 +8,16 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::domain::{
-    Address, Amounts, FreightBooking, OrderId, OrderStatus, PaymentSummary, Receipt, ReceiptLine, check_email,
-};
+use super::domain::check_email;
+
 use super::saga::{Checkout, OrderRequest};
-use crate::cart::domain::CartId;
-use crate::crm::domain::CustomerId;
+use crate::cart::client::CartId;
+use crate::contracts::order::{
+    Address, Amounts, FreightBooking, OrderId, OrderStatus, PaymentSummary, Receipt, ReceiptLine,
+};
+use crate::crm::client::CustomerId;
 use crate::money::{CurrencyCode, Money};
-use crate::payment::domain::CardDetails;
+use crate::payment::client::CardDetails;
 use crate::platform::clock::to_millis;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
@@ -64,7 +66,6 @@ struct PlaceOrder {
 
 impl PlaceOrder {
     fn validate(self) -> Result<(OrderRequest, CardDetails)> {
-        let invalid = |(field, message): (String, String)| Error::invalid(field, message);
         let cart_id = CartId::parse(&self.cart_id).map_err(|e| Error::invalid("cart_id", e))?;
         let customer_id = self
             .customer_id
@@ -77,10 +78,10 @@ impl PlaceOrder {
             Some(code) => CurrencyCode::parse(code).map_err(|e| Error::invalid("currency", e))?,
             None => CurrencyCode::USD,
         };
-        self.shipping_address.validate("shipping_address").map_err(invalid)?;
+        self.shipping_address.validate("shipping_address")?;
         let billing_address = match self.billing_address {
             Some(address) => {
-                address.validate("billing_address").map_err(invalid)?;
+                address.validate("billing_address")?;
                 address
             }
             None => self.shipping_address.clone(),

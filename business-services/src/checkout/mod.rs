@@ -18,19 +18,23 @@ use utoipa::OpenApi;
 
 use crate::cart::client::CartClient;
 use crate::catalog::client::CatalogClient;
+use crate::contracts::order;
 use crate::crm::client::CrmClient;
 use crate::currency::client::CurrencyClient;
 use crate::fraud::client::FraudClient;
 use crate::furniture::client::FurnitureClient;
 use crate::inventory::client::InventoryClient;
 use crate::payment::client::PaymentClient;
+use crate::platform::FieldError;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
+use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use crate::platform::tasks;
+use saga::Peers;
 pub use saga::Settings;
-use saga::{Checkout, Peers};
 use store::CheckoutStore;
 
 /// The checkout's schema migrations.
@@ -60,10 +64,26 @@ pub struct PeerUrls {
     pub fraud: String,
 }
 
+impl PeerUrls {
+    /// Each peer's URL, as `url_of` gives it by name.
+    pub fn resolve<E>(url_of: impl Fn(&str) -> Result<String, E>) -> Result<PeerUrls, E> {
+        Ok(PeerUrls {
+            cart: url_of("cart")?,
+            catalog: url_of("catalog")?,
+            currency: url_of("currency")?,
+            inventory: url_of("inventory")?,
+            crm: url_of("crm")?,
+            payment: url_of("payment")?,
+            furniture: url_of("furniture")?,
+            fraud: url_of("fraud")?,
+        })
+    }
+}
+
 /// The checkout service: its routes and its recovery loop.
 #[derive(Debug, Clone)]
 pub struct CheckoutService {
-    checkout: Checkout,
+    checkout: saga::Checkout,
     peers: Peers,
 }
 
@@ -80,19 +100,19 @@ impl CheckoutService {
             crm: CrmClient::new(&urls.crm, peer),
             payment: PaymentClient::new(&urls.payment, ms(settings.payment_deadline_ms)),
             furniture: FurnitureClient::new(&urls.furniture, ms(settings.freight_deadline_ms)),
-            fraud: FraudClient::new(&urls.fraud, peer, &settings.fraud_key_id, &settings.fraud_secret),
+            fraud: FraudClient::new(&urls.fraud, peer, &settings.fraud_key_id, settings.fraud_secret.expose()),
         };
-        let checkout = Checkout::new(peers.clone(), CheckoutStore::new(db.clone()), clock, settings.clone());
+        let checkout = saga::Checkout::new(peers.clone(), CheckoutStore::new(db.clone()), clock, settings.clone());
         CheckoutService { checkout, peers }
     }
 
-    /// The same service with the crash hook of [`Checkout::crash_at`], for tests.
+    /// The same service with the crash hook of [`saga::Checkout::crash_at`], for tests.
     pub fn crash_at(self, point: saga::CrashPoint) -> Self {
         CheckoutService { checkout: self.checkout.crash_at(point), ..self }
     }
 
     /// The saga runner.
-    pub fn checkout(&self) -> &Checkout {
+    pub fn checkout(&self) -> &saga::Checkout {
         &self.checkout
     }
 
@@ -116,5 +136,43 @@ impl CheckoutService {
     pub async fn run_recovery(self, shutdown: CancellationToken) {
         let recover = || async { self.checkout.recover().await.map(|settled| settled as u64) };
         tasks::every(RECOVERY_INTERVAL, shutdown, "recover interrupted checkouts", recover).await;
+    }
+}
+
+/// The checkout, as the launcher starts it. A [`saga::CrashPoint`] among the process's
+/// extensions makes it crash there (for the crash tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Checkout;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "checkout",
+    summary: "The order saga.",
+    default_port: 8089,
+    migrator: Some(&MIGRATOR),
+    peers: &["cart", "catalog", "currency", "inventory", "crm", "payment", "furniture", "fraud"],
+    publishes: &[order::TOPIC],
+    consumes: &[],
+};
+
+impl System for Checkout {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn check_settings(&self, settings: &serde_json::Value) -> Result<(), FieldError> {
+        system::parse_settings::<Settings>(settings).map(|_| ())
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let urls = PeerUrls::resolve(|name| context.peer(name).map(str::to_owned))?;
+            let mut service = CheckoutService::new(db, &urls, &context.settings()?, context.clock.clone());
+            if let Some(point) = context.extension::<saga::CrashPoint>() {
+                service = service.crash_at(point);
+            }
+            let router = service.router(db, context.faults);
+            Ok(Built::router(router).with_task(service.run_recovery(context.shutdown.clone())))
+        })
     }
 }

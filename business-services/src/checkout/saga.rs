@@ -10,33 +10,38 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::domain::{
-    Address, Amounts, FreightBooking, ORDER_PLACED, OrderId, OrderPlaced, OrderStatus, PaymentHeld, PaymentSummary,
-    PricedLine, Receipt, Recovery, SagaState, merchandise_subtotal, parcel_shipping, price, tracking_id,
-};
+use super::domain::{PaymentHeld, Recovery, SagaState, parcel_shipping, price, tracking_id};
+
 use super::store::{CheckoutStore, Claim, SagaRecord};
 use crate::cart::client::CartClient;
-use crate::cart::domain::CartId;
+use crate::cart::client::CartId;
 use crate::catalog::client::CatalogClient;
-use crate::catalog::domain::StockClass;
+use crate::contracts::keys::{CHECKOUT_DEMO_SECRET, CHECKOUT_KEY_ID};
+use crate::contracts::order::{
+    Address, Amounts, FreightBooking, ORDER_PLACED, OrderId, OrderPlaced, OrderStatus, PaymentSummary, PricedLine,
+    Receipt, merchandise_subtotal,
+};
+use crate::contracts::product::StockClass;
 use crate::crm::client::CrmClient;
-use crate::crm::domain::{CustomerId, Standing};
+use crate::crm::client::{CustomerId, Standing};
 use crate::currency::client::CurrencyClient;
-use crate::currency::domain::Rate;
+use crate::currency::client::Rate;
 use crate::fraud::client::FraudClient;
-use crate::fraud::domain::{AssessmentRequest, CardSummary, Decision, Location};
+use crate::fraud::client::{AssessmentRequest, CardSummary, Decision, Location};
 use crate::furniture::client::FurnitureClient;
-use crate::furniture::domain::{
+use crate::furniture::client::{
     Destination, FreightItem, QuoteRequest, ReservationStatus as SlotStatus, SlotReservationId,
 };
 use crate::inventory::client::InventoryClient;
-use crate::inventory::domain::{Reservation, ReservationId, ReservationLine, ReservationStatus, ReserveRequest};
+use crate::inventory::client::{Reservation, ReservationId, ReservationLine, ReservationStatus, ReserveRequest};
 use crate::money::{CurrencyCode, Money};
 use crate::payment::client::PaymentClient;
-use crate::payment::domain::{Authorization, AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails};
+use crate::payment::client::{Authorization, AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails};
+use crate::platform::FieldError;
 use crate::platform::clock::Clock;
 use crate::platform::error::Problem;
 use crate::platform::outbox::OutboxEvent;
+use crate::platform::secret::Secret;
 use crate::platform::{Error, Result};
 
 /// The systems a checkout calls.
@@ -164,9 +169,9 @@ pub struct Settings {
     /// Key id the fraud engine knows the checkout by.
     pub fraud_key_id: String,
     /// Shared secret for signing fraud-engine requests (at least 32 characters).
-    pub fraud_secret: String,
+    pub fraud_secret: Secret,
     /// Key of the card-number hash sent to the fraud engine (at least 32 characters).
-    pub card_fingerprint_key: String,
+    pub card_fingerprint_key: Secret,
     /// Seconds without progress after which another process may recover a saga.
     pub stale_after_secs: u32,
 }
@@ -178,34 +183,38 @@ impl Default for Settings {
             peer_deadline_ms: 1500,
             freight_deadline_ms: 4000,
             payment_deadline_ms: 5000,
-            fraud_key_id: crate::fraud::DEMO_KEY_ID.into(),
-            fraud_secret: crate::fraud::DEMO_SECRET.into(),
+            fraud_key_id: CHECKOUT_KEY_ID.into(),
+            fraud_secret: CHECKOUT_DEMO_SECRET.into(),
             card_fingerprint_key: "embedded-default-card-fingerprint-key".into(),
             stale_after_secs: 30,
         }
     }
 }
 
-impl Settings {
+impl crate::platform::system::Settings for Settings {
     /// Checks the values; names the first bad key.
-    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+    fn validate(&self) -> Result<(), FieldError> {
         let deadline = |name, ms: u32| {
-            if (10..=60_000).contains(&ms) { Ok(()) } else { Err((name, "must be between 10 and 60000".to_owned())) }
+            if (10..=60_000).contains(&ms) {
+                Ok(())
+            } else {
+                Err(FieldError::new(name, "must be between 10 and 60000"))
+            }
         };
         deadline("peer_deadline_ms", self.peer_deadline_ms)?;
         deadline("freight_deadline_ms", self.freight_deadline_ms)?;
         deadline("payment_deadline_ms", self.payment_deadline_ms)?;
         if !(60..=3600).contains(&self.reservation_ttl_secs) {
-            return Err(("reservation_ttl_secs", "must be between 60 and 3600".into()));
+            return Err(FieldError::new("reservation_ttl_secs", "must be between 60 and 3600"));
         }
-        if self.fraud_secret.len() < 32 {
-            return Err(("fraud_secret", "must be at least 32 characters".into()));
+        if self.fraud_secret.chars() < 32 {
+            return Err(FieldError::new("fraud_secret", "must be at least 32 characters"));
         }
-        if self.card_fingerprint_key.len() < 32 {
-            return Err(("card_fingerprint_key", "must be at least 32 characters".into()));
+        if self.card_fingerprint_key.chars() < 32 {
+            return Err(FieldError::new("card_fingerprint_key", "must be at least 32 characters"));
         }
         if self.stale_after_secs < 15 {
-            return Err(("stale_after_secs", "must be at least 15 (longer than a request may run)".into()));
+            return Err(FieldError::new("stale_after_secs", "must be at least 15 (longer than a request may run)"));
         }
         Ok(())
     }
@@ -278,11 +287,11 @@ impl Checkout {
     pub async fn place(&self, key: &str, request: OrderRequest, card: CardDetails) -> Result<Answer> {
         // Checked at the door, so a card the gateway would refuse is the customer's 422 on its
         // field, not a failed dependency.
-        let number = card.validate(self.clock.now()).map_err(|(field, why)| Error::invalid(field, why))?;
+        let number = card.validate(self.clock.now())?;
         let card_facts = CardFacts {
             brand: number.brand().as_str().to_owned(),
             last4: number.last4().to_owned(),
-            fingerprint: number.fingerprint(self.settings.card_fingerprint_key.as_bytes()),
+            fingerprint: number.fingerprint(self.settings.card_fingerprint_key.expose().as_bytes()),
         };
         let fingerprint = fingerprint(&request, &card_facts, &card);
         if let Some(existing) = self.store.by_key(key).await? {

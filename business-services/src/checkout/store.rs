@@ -4,7 +4,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use super::domain::{OrderId, Receipt, SagaState};
+use super::domain::SagaState;
+
+use crate::contracts::order::{OrderId, Receipt};
 use crate::platform::clock::to_millis;
 use crate::platform::db::Db;
 use crate::platform::outbox::OutboxEvent;

@@ -17,7 +17,7 @@ use super::domain::{
     order_earning, single_line,
 };
 use super::store::{After, CrmStore, CustomerSearch, IdempotencyKey, Outcome};
-use crate::checkout::domain::{ORDER_PLACED, OrderPlaced};
+use crate::contracts::order::{ORDER_PLACED, OrderPlaced};
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::events::Pushed;
@@ -34,6 +34,9 @@ pub struct CrmState {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Where the broker pushes the `orders` topic.
+pub const ORDER_EVENTS_PATH: &str = "/v1/events/orders";
+
 /// The CRM's routes.
 pub fn routes(state: CrmState) -> Router {
     Router::new()
@@ -48,7 +51,7 @@ pub fn routes(state: CrmState) -> Router {
         .route("/v1/tickets/{id}", get(get_ticket))
         .route("/v1/tickets/{id}/messages", post(add_message))
         .route("/v1/tickets/{id}/status", put(set_ticket_status))
-        .route("/v1/events/orders", post(order_event))
+        .route(ORDER_EVENTS_PATH, post(order_event))
         .with_state(state)
 }
 

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::domain::{Customer, CustomerId, LoyaltyStatus, NewTicket, Ticket, check_reference};
+// The types on this client's wire, for its callers.
+pub use super::domain::{Customer, CustomerId, LoyaltyStatus, NewTicket, Standing, Ticket, check_reference};
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};

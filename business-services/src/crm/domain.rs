@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::checkout::domain::{OrderPlaced, OrderStatus, merchandise_subtotal};
+use crate::contracts::order::{OrderPlaced, OrderStatus, merchandise_subtotal};
 use crate::money::{CurrencyCode, Money};
 use crate::platform::id::string_id;
 

@@ -39,28 +39,57 @@ pub mod domain;
 pub mod seed;
 pub mod store;
 
-use std::sync::Arc;
-
-use axum::Router;
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
 use utoipa::OpenApi;
 
+use crate::contracts::order;
 use crate::platform::Result;
-use crate::platform::clock::Clock;
 use crate::platform::db::Db;
-use crate::platform::faults::Faults;
+use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{BuildError, Built, Consumes, Context, Descriptor, SeedResult, System};
 use store::CrmStore;
 
 /// The CRM's schema migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/crm");
 
-/// The CRM service over its migrated `db`, with `faults` injected, stamping times from `clock`.
-pub fn service(db: &Db, faults: &Faults, clock: Arc<dyn Clock>) -> Router {
-    let checks = vec![ReadinessCheck::database(db)];
-    let state = api::CrmState { store: CrmStore::new(db.clone()), clock };
-    http::service(api::routes(state), api::ApiDoc::openapi(), checks, faults)
+/// The CRM, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Crm;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "crm",
+    summary: "Customers, loyalty, notes and tickets.",
+    default_port: 8085,
+    migrator: Some(&MIGRATOR),
+    peers: &[],
+    publishes: &[],
+    consumes: &[Consumes { subscription: "crm-orders", topic: order::TOPIC, path: api::ORDER_EVENTS_PATH }],
+};
+
+impl System for Crm {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn seed<'a>(
+        &'a self,
+        db: &'a Db,
+        _settings: &'a serde_json::Value,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, SeedResult> {
+        Box::pin(async move { Ok(seed_demo_data(db, now).await?) })
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let checks = vec![ReadinessCheck::database(db)];
+            let state = api::CrmState { store: CrmStore::new(db.clone()), clock: context.clock.clone() };
+            Ok(Built::router(http::service(api::routes(state), api::ApiDoc::openapi(), checks, context.faults)))
+        })
+    }
 }
 
 /// Loads the demo customers into an empty CRM, at times relative to `now`; returns how many

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::api::Currencies;
-use super::domain::{Rate, parse_nanos};
+// The types on this client's wire, for its callers.
+pub use super::domain::{ConversionError, Rate, convert, parse_nanos};
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};

@@ -18,14 +18,15 @@ use super::domain::{
     AccountStanding, Assessment, AssessmentId, AssessmentRequest, CardSummary, Decision, Location, Policy, Reason,
     Review, ReviewDecision, ReviewOutcome, ReviewStatus, SeenOrder, check_reference,
 };
-use super::signing::{self, MAX_SKEW_SECS, Rejection};
 use super::store::{FraudStore, Outcome};
-use crate::checkout::domain::{ORDER_PLACED, OrderPlaced};
+use crate::contracts::order::{ORDER_PLACED, OrderPlaced};
 use crate::platform::clock::{Clock, from_millis};
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::events::Pushed;
 use crate::platform::extract::{ApiJson, ApiQuery};
 use crate::platform::page::{self, Page};
+use crate::platform::secret::Secret;
+use crate::platform::signing::{self, MAX_SKEW_SECS, Rejection};
 
 /// The largest request body the engine reads, in bytes.
 const MAX_BODY: usize = 64 * 1024;
@@ -40,7 +41,7 @@ pub struct FraudState {
     /// How scores become decisions.
     pub policy: Arc<Policy>,
     /// The callers' secrets by key id.
-    pub callers: Arc<BTreeMap<String, String>>,
+    pub callers: Arc<BTreeMap<String, Secret>>,
 }
 
 impl fmt::Debug for FraudState {
@@ -52,6 +53,9 @@ impl fmt::Debug for FraudState {
     }
 }
 
+/// Where the broker pushes the `orders` topic.
+pub const ORDER_EVENTS_PATH: &str = "/v1/events/orders";
+
 /// The fraud engine's routes; every request must be signed (see [`signing`]).
 pub fn routes(state: FraudState) -> Router {
     Router::new()
@@ -59,7 +63,7 @@ pub fn routes(state: FraudState) -> Router {
         .route("/v1/assessments/{id}", get(get_assessment))
         .route("/v1/reviews", get(list_reviews))
         .route("/v1/reviews/{assessment_id}/decision", post(decide_review))
-        .route("/v1/events/orders", post(order_event))
+        .route(ORDER_EVENTS_PATH, post(order_event))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
 }
@@ -137,7 +141,7 @@ async fn create_assessment(
     ApiJson(body): ApiJson<AssessmentRequest>,
 ) -> Result<Response> {
     let now = state.clock.now();
-    let request = body.validate(now).map_err(|(field, message)| Error::invalid(field, message))?;
+    let request = body.validate(now)?;
     Ok(match state.store.assess(&request, now, &state.policy).await? {
         Outcome::Assessed(assessment) => (StatusCode::CREATED, Json(assessment)).into_response(),
         Outcome::Replayed(assessment) => (
@@ -176,7 +180,7 @@ async fn find_assessments(
     State(state): State<FraudState>,
     ApiQuery(query): ApiQuery<AssessmentQuery>,
 ) -> Result<Json<Page<Assessment>>> {
-    check_reference(&query.reference).map_err(|(field, message)| Error::invalid(field, message))?;
+    check_reference(&query.reference)?;
     let found = state.store.assessment_of(&query.reference).await?;
     Ok(Json(Page { items: found.into_iter().collect(), next_cursor: None }))
 }
@@ -221,7 +225,7 @@ async fn decide_review(
     ApiJson(body): ApiJson<ReviewDecision>,
 ) -> Result<Json<Review>> {
     let id = parse_id(&assessment_id, "assessment_id")?;
-    body.validate().map_err(|(field, message)| Error::invalid(field, message))?;
+    body.validate()?;
     Ok(Json(state.store.decide(&id, &body, state.clock.now()).await?))
 }
 

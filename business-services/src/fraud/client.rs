@@ -3,11 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::domain::{Assessment, AssessmentId, AssessmentRequest};
-use super::signing::HmacSigner;
+// The types on this client's wire, for its callers.
+pub use super::domain::{Assessment, AssessmentId, AssessmentRequest, CardSummary, Decision, Location};
 use crate::platform::client::PeerClient;
 use crate::platform::clock::SystemClock;
 use crate::platform::http::ReadinessCheck;
+use crate::platform::signing::HmacSigner;
 use crate::platform::{Error, Result};
 
 /// Calls the fraud engine across the interconnect.

@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
-use crate::checkout::domain::{OrderPlaced, OrderStatus, merchandise_subtotal};
+use crate::contracts::order::{OrderPlaced, OrderStatus, merchandise_subtotal};
 use crate::money::{CurrencyCode, Money};
+use crate::platform::FieldError;
 use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 
 /// Points of each rule.
@@ -159,14 +160,11 @@ pub struct AssessmentRequest {
     pub ip: Option<String>,
 }
 
-/// A field of a request and what is wrong with it.
-pub type FieldError = (String, String);
-
 fn visible(text: &str, max: usize, field: &str) -> Result<(), FieldError> {
     if (1..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err((field.to_owned(), format!("use 1 to {max} visible ASCII characters")))
+        Err(FieldError::new(field.to_owned(), format!("use 1 to {max} visible ASCII characters")))
     }
 }
 
@@ -174,7 +172,7 @@ impl Location {
     fn canonical(&self, field: &str) -> Result<Location, FieldError> {
         let country = self.country.trim().to_ascii_uppercase();
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err((
+            return Err(FieldError::new(
                 format!("{field}.country"),
                 format!("'{}' is not an ISO 3166-1 alpha-2 code; use e.g. US", self.country),
             ));
@@ -183,7 +181,10 @@ impl Location {
         if !(1..=16).contains(&postal_code.len())
             || !postal_code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-')
         {
-            return Err((format!("{field}.postal_code"), "use 1 to 16 letters, digits, spaces or dashes".to_owned()));
+            return Err(FieldError::new(
+                format!("{field}.postal_code"),
+                "use 1 to 16 letters, digits, spaces or dashes",
+            ));
         }
         Ok(Location { country, postal_code })
     }
@@ -211,24 +212,24 @@ impl AssessmentRequest {
             || email.bytes().any(|b| !b.is_ascii_graphic())
             || email.matches('@').count() != 1
         {
-            return Err(("email".into(), format!("'{}' is not an email address", self.email)));
+            return Err(FieldError::new("email", format!("'{}' is not an email address", self.email)));
         }
         if self.amount.minor_units < 0 {
-            return Err(("amount.minor_units".into(), "must not be negative".into()));
+            return Err(FieldError::new("amount.minor_units", "must not be negative"));
         }
-        self.amount.check_bounds().map_err(|why| ("amount.minor_units".to_owned(), why))?;
+        self.amount.check_bounds().map_err(|why| FieldError::new("amount.minor_units", why))?;
         visible(&self.card.fingerprint, 128, "card.fingerprint")?;
         visible(&self.card.brand, 32, "card.brand")?;
         if self.card.last4.len() != 4 || !self.card.last4.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(("card.last4".into(), "use the last four digits of the card".into()));
+            return Err(FieldError::new("card.last4", "use the last four digits of the card"));
         }
         if self.account_created_at.is_some_and(|at| at > now + CLOCK_SKEW) {
-            return Err(("account_created_at".into(), "lies in the future; send when the account was created".into()));
+            return Err(FieldError::new("account_created_at", "lies in the future; send when the account was created"));
         }
         if let Some(ip) = &self.ip
             && ip.parse::<IpAddr>().is_err()
         {
-            return Err(("ip".into(), format!("'{ip}' is not an IPv4 or IPv6 address")));
+            return Err(FieldError::new("ip", format!("'{ip}' is not an IPv4 or IPv6 address")));
         }
         Ok(AssessmentRequest {
             email,
@@ -516,10 +517,10 @@ impl ReviewDecision {
     pub fn validate(&self) -> Result<(), FieldError> {
         let analyst = self.analyst.trim();
         if analyst.is_empty() || analyst.chars().count() > 64 {
-            return Err(("analyst".into(), "name the analyst in 1 to 64 characters".into()));
+            return Err(FieldError::new("analyst", "name the analyst in 1 to 64 characters"));
         }
         if self.note.chars().count() > 2000 {
-            return Err(("note".into(), "must be at most 2000 characters".into()));
+            return Err(FieldError::new("note", "must be at most 2000 characters"));
         }
         Ok(())
     }
@@ -630,7 +631,7 @@ mod tests {
         let field = |change: &dyn Fn(&mut AssessmentRequest)| {
             let mut bad = request();
             change(&mut bad);
-            bad.validate(now).unwrap_err().0
+            bad.validate(now).unwrap_err().field
         };
         assert_eq!(field(&|r| r.reference = String::new()), "reference");
         assert_eq!(field(&|r| r.customer_id = Some("a b".into())), "customer_id");
@@ -784,7 +785,7 @@ mod tests {
             let checked = AssessmentRequest { amount, ..request() }.validate(OffsetDateTime::UNIX_EPOCH);
             let max = amount.currency.max_minor_units();
             prop_assert_eq!(checked.is_ok(), (0..=max).contains(&amount.minor_units));
-            if let Err((field, _)) = checked {
+            if let Err(FieldError { field, .. }) = checked {
                 prop_assert_eq!(field, "amount.minor_units");
             }
         }

@@ -12,9 +12,9 @@ use time::Duration;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::domain::{
-    Destination, FieldError, FreightItem, Quote, QuoteId, QuoteRequest, ReservationAction, ReservationStatus, Slot,
-    SlotId, SlotReservation, SlotReservationId, SlotReservationRequest, SlotWindow, Zone, check_reference,
-    freight_cost, parse_date, slots_from,
+    Destination, FreightItem, Quote, QuoteId, QuoteRequest, ReservationAction, ReservationStatus, Slot, SlotId,
+    SlotReservation, SlotReservationId, SlotReservationRequest, SlotWindow, Zone, check_reference, freight_cost,
+    parse_date, slots_from,
 };
 use super::store::{FurnitureStore, Outcome};
 use crate::platform::clock::Clock;
@@ -83,10 +83,6 @@ const MAX_DAYS: u32 = 62;
 /// How far ahead availability can be asked for.
 const MAX_LEAD: Duration = Duration::days(365);
 
-fn invalid((field, message): FieldError) -> Error {
-    Error::invalid(field, message)
-}
-
 fn parse_quote_id(id: &str) -> Result<QuoteId> {
     QuoteId::parse(id).map_err(|e| Error::invalid("id", e))
 }
@@ -119,7 +115,7 @@ async fn create_quote(
     ApiJson(body): ApiJson<QuoteRequest>,
 ) -> Result<Response> {
     let key = optional_key(&headers)?;
-    let (request, zone) = body.validate().map_err(invalid)?;
+    let (request, zone) = body.validate()?;
     let cost = freight_cost(zone, &request.items)
         .ok_or_else(|| Error::Internal { detail: "the freight cost does not fit in 64 bits".into() })?;
     let outcome = state.store.create_quote(&request, zone, cost, state.clock.now(), key.as_deref()).await?;

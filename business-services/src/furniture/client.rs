@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
-use super::domain::{Quote, QuoteId, QuoteRequest, SlotReservation, SlotReservationId, SlotReservationRequest};
+// The types on this client's wire, for its callers.
+pub use super::domain::{
+    Destination, FreightItem, Quote, QuoteId, QuoteRequest, ReservationStatus, SlotReservation, SlotReservationId,
+    SlotReservationRequest,
+};
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, Weekday};
 use utoipa::ToSchema;
 
-use crate::catalog::domain::{Dimensions, ProductId};
+use crate::contracts::product::{Dimensions, ProductId};
 use crate::money::{CurrencyCode, Money};
+use crate::platform::FieldError;
 use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 
 /// How long a quote can be reserved against.
@@ -70,13 +71,6 @@ issued_id!(
     "sr_",
     "sr_0a1b2c3d4e5f46a7b8c9d0e1f2a3b4c5"
 );
-
-/// A field of a request and what is wrong with it.
-pub type FieldError = (String, String);
-
-fn field_error(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-    (field.into(), message.into())
-}
 
 /// Where freight goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -152,7 +146,7 @@ impl Destination {
         let country = self.country.trim().to_ascii_uppercase();
         let postal_code = self.postal_code.trim().to_ascii_uppercase();
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(field_error(
+            return Err(FieldError::new(
                 "destination.country",
                 format!("'{}' is not an ISO 3166-1 alpha-2 code; use e.g. US or CA", self.country),
             ));
@@ -173,14 +167,14 @@ impl Destination {
                 (Zone::D, ok, "2 to 10 letters, digits, spaces or dashes")
             }
             other => {
-                return Err(field_error(
+                return Err(FieldError::new(
                     "destination.country",
                     format!("freight does not ship to {other}; it ships to US, CA, {}", OVERSEAS.join(", ")),
                 ));
             }
         };
         if !postal_ok {
-            return Err(field_error(
+            return Err(FieldError::new(
                 "destination.postal_code",
                 format!("'{}' is not a postal code of {country}: use {format}", self.postal_code),
             ));
@@ -221,7 +215,7 @@ impl FreightItem {
             if (1..=max).contains(&value) {
                 Ok(())
             } else {
-                Err(field_error(field(name), format!("must be between 1 and {max}, got {value}")))
+                Err(FieldError::new(field(name), format!("must be between 1 and {max}, got {value}")))
             }
         };
         within(self.quantity, MAX_QUANTITY, "quantity")?;
@@ -248,7 +242,10 @@ impl QuoteRequest {
     pub fn validate(&self) -> Result<(QuoteRequest, Zone), FieldError> {
         let (destination, zone) = self.destination.route()?;
         if !(1..=MAX_LINES).contains(&self.items.len()) {
-            return Err(field_error("items", format!("must hold 1 to {MAX_LINES} lines, got {}", self.items.len())));
+            return Err(FieldError::new(
+                "items",
+                format!("must hold 1 to {MAX_LINES} lines, got {}", self.items.len()),
+            ));
         }
         self.items.iter().enumerate().try_for_each(|(index, item)| item.validate(index))?;
         Ok((QuoteRequest { destination, items: self.items.clone() }, zone))
@@ -548,9 +545,9 @@ mod tests {
 
     #[test]
     fn bad_destinations_name_the_field() {
-        let field = |country, postal| destination(country, postal).route().unwrap_err().0;
+        let field = |country, postal| destination(country, postal).route().unwrap_err().field;
         assert_eq!(field("BR", "01000-000"), "destination.country");
-        assert!(destination("BR", "01000").route().unwrap_err().1.contains("freight does not ship to BR"));
+        assert!(destination("BR", "01000").route().unwrap_err().message.contains("freight does not ship to BR"));
         assert_eq!(field("USA", "94107"), "destination.country");
         assert_eq!(field("US", "9410"), "destination.postal_code");
         assert_eq!(field("US", "94107-1234"), "destination.postal_code");
@@ -593,8 +590,8 @@ mod tests {
     #[test]
     fn requests_are_checked_line_by_line() {
         let request = |items| QuoteRequest { destination: destination("US", "94107"), items };
-        assert_eq!(request(vec![]).validate().unwrap_err().0, "items");
-        assert_eq!(request(vec![item(1, 1, (1, 1, 1)); 21]).validate().unwrap_err().0, "items");
+        assert_eq!(request(vec![]).validate().unwrap_err().field, "items");
+        assert_eq!(request(vec![item(1, 1, (1, 1, 1)); 21]).validate().unwrap_err().field, "items");
         let cases = [
             (item(0, 1, (1, 1, 1)), "items[1].quantity"),
             (item(11, 1, (1, 1, 1)), "items[1].quantity"),
@@ -605,7 +602,7 @@ mod tests {
             (item(1, 1, (1, 1, 0)), "items[1].dimensions_mm.height"),
         ];
         for (bad, field) in cases {
-            assert_eq!(request(vec![item(1, 1, (1, 1, 1)), bad]).validate().unwrap_err().0, field);
+            assert_eq!(request(vec![item(1, 1, (1, 1, 1)), bad]).validate().unwrap_err().field, field);
         }
         let max = item(10, 500_000, (5_000, 5_000, 5_000));
         assert!(request(vec![max; 20]).validate().is_ok());

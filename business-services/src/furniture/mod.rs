@@ -12,17 +12,14 @@ pub mod client;
 pub mod domain;
 pub mod store;
 
-use std::sync::Arc;
-
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 
-use crate::platform::clock::Clock;
-use crate::platform::db::Db;
-use crate::platform::faults::Faults;
+use crate::platform::FieldError;
+use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use store::FurnitureStore;
 
 /// The furniture ERP's schema migrations.
@@ -42,18 +39,47 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
+impl crate::platform::system::Settings for Settings {
     /// Checks the values; names the first bad key.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    fn validate(&self) -> Result<(), FieldError> {
         if !(1..=1_000).contains(&self.slot_capacity) {
-            return Err(("slot_capacity", "must be between 1 and 1000".into()));
+            return Err(FieldError::new("slot_capacity", "must be between 1 and 1000"));
         }
         Ok(())
     }
 }
 
-/// The furniture ERP over its migrated `db`, with `faults` injected, telling time by `clock`.
-pub fn service(db: &Db, faults: &Faults, settings: &Settings, clock: Arc<dyn Clock>) -> Router {
-    let state = api::FurnitureState { store: FurnitureStore::new(db.clone(), settings.slot_capacity), clock };
-    http::service(api::routes(state), api::ApiDoc::openapi(), vec![ReadinessCheck::database(db)], faults)
+/// The furniture ERP, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Furniture;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "furniture",
+    summary: "The furniture logistics ERP.",
+    default_port: 8087,
+    migrator: Some(&MIGRATOR),
+    peers: &[],
+    publishes: &[],
+    consumes: &[],
+};
+
+impl System for Furniture {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn check_settings(&self, settings: &serde_json::Value) -> Result<(), crate::platform::FieldError> {
+        system::parse_settings::<Settings>(settings).map(|_| ())
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let settings: Settings = context.settings()?;
+            let store = FurnitureStore::new(db.clone(), settings.slot_capacity);
+            let state = api::FurnitureState { store, clock: context.clock.clone() };
+            let checks = vec![ReadinessCheck::database(db)];
+            Ok(Built::router(http::service(api::routes(state), api::ApiDoc::openapi(), checks, context.faults)))
+        })
+    }
 }

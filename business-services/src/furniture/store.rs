@@ -12,7 +12,7 @@ use super::domain::{
     Slot, SlotId, SlotReservation, SlotReservationId, SlotReservationRequest, Zone, format_date, offered_slots,
     remaining,
 };
-use crate::catalog::domain::{Dimensions, ProductId};
+use crate::contracts::product::{Dimensions, ProductId};
 use crate::money::{CurrencyCode, Money};
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::Db;

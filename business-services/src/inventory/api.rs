@@ -15,7 +15,7 @@ use super::domain::{
     ReservationStatus, ReserveRequest, Stock,
 };
 use super::store::InventoryStore;
-use crate::catalog::domain::ProductId;
+use crate::contracts::product::ProductId;
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
@@ -157,7 +157,7 @@ async fn record_movement(
     ApiJson(body): ApiJson<MovementRequest>,
 ) -> Result<Response> {
     let product = parse_product_id(&product_id, "product_id")?;
-    let movement = NewMovement::parse(body.delta, &body.kind, body.reference).map_err(|(f, e)| Error::invalid(f, e))?;
+    let movement = NewMovement::parse(body.delta, &body.kind, body.reference)?;
     let claim = key.map(|key| Claim::new(&format!("movements/{product}"), &key, movement.fingerprint(&product)));
     let outcome = state.store.record_movement(&product, &movement, state.clock.now(), claim.as_ref()).await?;
     Ok(outcome.into_response(StatusCode::CREATED, StatusCode::OK))
@@ -171,7 +171,7 @@ async fn record_movement(
     responses((status = 201, body = Reservation), (status = 200, body = Reservation, description = "The reference's existing reservation"),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn reserve(State(state): State<InventoryState>, ApiJson(request): ApiJson<ReserveRequest>) -> Result<Response> {
-    request.validate().map_err(|(field, message)| Error::invalid(field, message))?;
+    request.validate()?;
     let outcome = state.store.reserve(&request, state.clock.now()).await?;
     Ok(outcome.into_response(StatusCode::CREATED, StatusCode::OK))
 }

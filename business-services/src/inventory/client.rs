@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::domain::{Reservation, ReservationId, ReserveRequest, Stock};
-use crate::catalog::domain::ProductId;
+// The types on this client's wire, for its callers.
+pub use super::domain::{Reservation, ReservationId, ReservationLine, ReservationStatus, ReserveRequest, Stock};
+use crate::contracts::product::ProductId;
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};

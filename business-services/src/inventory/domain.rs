@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::catalog::domain::ProductId;
+use crate::contracts::product::ProductId;
+use crate::platform::FieldError;
 use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 use crate::platform::idempotency::check_reference;
 
@@ -103,27 +104,30 @@ pub struct NewMovement {
 impl NewMovement {
     /// Checks a movement sent by an operator; names the bad field. Sales are recorded only by
     /// committing reservations.
-    pub fn parse(delta: i64, kind: &str, reference: String) -> Result<Self, (&'static str, String)> {
+    pub fn parse(delta: i64, kind: &str, reference: String) -> Result<Self, FieldError> {
         let kind = match MovementKind::parse(kind) {
             Ok(MovementKind::Sale) => {
-                return Err((
+                return Err(FieldError::new(
                     "kind",
                     "sales are recorded by committing a reservation; use receipt or adjustment".to_owned(),
                 ));
             }
             Ok(kind) => kind,
-            Err(why) => return Err(("kind", why)),
+            Err(why) => return Err(FieldError::new("kind", why)),
         };
         if delta == 0 || !(-MAX_DELTA..=MAX_DELTA).contains(&delta) {
-            return Err(("delta", format!("must be a non-zero number of units between -{MAX_DELTA} and {MAX_DELTA}")));
+            return Err(FieldError::new(
+                "delta",
+                format!("must be a non-zero number of units between -{MAX_DELTA} and {MAX_DELTA}"),
+            ));
         }
         if kind == MovementKind::Receipt && delta < 0 {
-            return Err((
+            return Err(FieldError::new(
                 "delta",
                 "a receipt adds stock: send a positive delta, or an adjustment to remove".to_owned(),
             ));
         }
-        check_reference(&reference).map_err(|why| ("reference", why))?;
+        check_reference(&reference).map_err(|why| FieldError::new("reference", why))?;
         Ok(NewMovement { delta, kind, reference })
     }
 
@@ -265,27 +269,30 @@ pub struct ReserveRequest {
 
 impl ReserveRequest {
     /// Checks the request; names the first bad field.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        check_reference(&self.reference).map_err(|why| ("reference".to_owned(), why))?;
+    pub fn validate(&self) -> Result<(), FieldError> {
+        check_reference(&self.reference).map_err(|why| FieldError::new("reference", why))?;
         if !(1..=MAX_LINES).contains(&self.lines.len()) {
-            return Err(("lines".to_owned(), format!("send 1 to {MAX_LINES} lines, got {}", self.lines.len())));
+            return Err(FieldError::new(
+                "lines".to_owned(),
+                format!("send 1 to {MAX_LINES} lines, got {}", self.lines.len()),
+            ));
         }
         for (index, line) in self.lines.iter().enumerate() {
             if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                return Err((
+                return Err(FieldError::new(
                     format!("lines[{index}].quantity"),
                     format!("must be between 1 and {MAX_QUANTITY}, got {}", line.quantity),
                 ));
             }
             if self.lines[..index].iter().any(|earlier| earlier.product_id == line.product_id) {
-                return Err((
+                return Err(FieldError::new(
                     format!("lines[{index}].product_id"),
                     format!("'{}' appears on two lines; put its whole quantity on one line", line.product_id),
                 ));
             }
         }
         if !(1..=MAX_TTL_SECS).contains(&self.ttl_secs) {
-            return Err((
+            return Err(FieldError::new(
                 "ttl_secs".to_owned(),
                 format!("must be between 1 and {MAX_TTL_SECS}, got {}", self.ttl_secs),
             ));
@@ -353,7 +360,7 @@ mod tests {
 
     #[test]
     fn requests_are_checked_field_by_field() {
-        let field = |request: ReserveRequest| request.validate().err().map(|(field, _)| field);
+        let field = |request: ReserveRequest| request.validate().err().map(|error| error.field);
         assert_eq!(field(request(vec![line("velvet-cushion", 2)])), None);
         assert_eq!(field(request(vec![])).as_deref(), Some("lines"));
         assert_eq!(field(request(vec![line("a", 1); MAX_LINES + 1])).as_deref(), Some("lines"));
@@ -380,15 +387,18 @@ mod tests {
 
     #[test]
     fn operators_record_receipts_and_adjustments_only() {
-        let parse = |delta, kind: &str| NewMovement::parse(delta, kind, "po-1".into()).map_err(|(field, _)| field);
+        let parse = |delta, kind: &str| NewMovement::parse(delta, kind, "po-1".into()).map_err(|error| error.field);
         assert!(parse(5, "receipt").is_ok());
         assert!(parse(-5, "adjustment").is_ok());
-        assert_eq!(parse(-5, "receipt"), Err("delta"));
-        assert_eq!(parse(0, "adjustment"), Err("delta"));
-        assert_eq!(parse(MAX_DELTA + 1, "receipt"), Err("delta"));
-        assert_eq!(parse(-1, "sale"), Err("kind"));
-        assert_eq!(parse(1, "gift"), Err("kind"));
-        assert_eq!(NewMovement::parse(1, "receipt", String::new()).map_err(|(field, _)| field), Err("reference"));
+        assert_eq!(parse(-5, "receipt"), Err("delta".to_owned()));
+        assert_eq!(parse(0, "adjustment"), Err("delta".to_owned()));
+        assert_eq!(parse(MAX_DELTA + 1, "receipt"), Err("delta".to_owned()));
+        assert_eq!(parse(-1, "sale"), Err("kind".to_owned()));
+        assert_eq!(parse(1, "gift"), Err("kind".to_owned()));
+        assert_eq!(
+            NewMovement::parse(1, "receipt", String::new()).map_err(|error| error.field),
+            Err("reference".to_owned())
+        );
     }
 
     #[test]

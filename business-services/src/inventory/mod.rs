@@ -25,11 +25,14 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
-use crate::catalog::domain::StockClass;
+use crate::contracts::product::ProductId;
+use crate::platform::FieldError;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
+use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{self, BuildError, Built, Context, Descriptor, SeedResult, System};
 use crate::platform::tasks;
 use crate::platform::{Error, Result, idempotency};
 use store::InventoryStore;
@@ -53,14 +56,14 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
+impl crate::platform::system::Settings for Settings {
     /// Checks the values; names the first bad key.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    fn validate(&self) -> Result<(), FieldError> {
         if !(1..=3600).contains(&self.sweep_interval_secs) {
-            return Err(("sweep_interval_secs", "must be between 1 and 3600".into()));
+            return Err(FieldError::new("sweep_interval_secs", "must be between 1 and 3600"));
         }
         if !(1..=24 * 30).contains(&self.idempotency_key_retention_hours) {
-            return Err(("idempotency_key_retention_hours", "must be between 1 and 720".into()));
+            return Err(FieldError::new("idempotency_key_retention_hours", "must be between 1 and 720"));
         }
         Ok(())
     }
@@ -105,27 +108,65 @@ impl InventoryService {
     }
 }
 
-/// Units of the demo catalog's standard products received into an empty store: 25 each, but
-/// one `marble-side-table` (to show the race for the last unit) and three `leather-chelsea-boots`.
-fn demo_units(product: &str) -> i64 {
-    match product {
-        "marble-side-table" => 1,
-        "leather-chelsea-boots" => 3,
-        _ => 25,
-    }
+/// The demo opening stock: units of each standard product of the demo catalog (25 each, but
+/// one `marble-side-table`, to show the race for the last unit, and three
+/// `leather-chelsea-boots`).
+static OPENING_STOCK: &str = include_str!("../../seed/inventory/opening-stock.json");
+
+/// One product's opening stock.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpeningStock {
+    product_id: ProductId,
+    units: i64,
 }
 
-/// Receives opening stock of every standard product of the demo catalog into an empty store;
-/// returns how many products were stocked.
+/// Receives the demo opening stock into an empty store; returns how many products were stocked.
 pub async fn seed_demo_data(db: &Db, now: OffsetDateTime) -> Result<usize> {
-    let products = crate::catalog::seed::demo_products().map_err(|detail| Error::Internal { detail })?;
-    let units: Vec<_> = products
-        .into_iter()
-        .filter(|(product, _)| product.stock_class == StockClass::Standard)
-        .map(|(product, _)| {
-            let quantity = demo_units(product.id.as_str());
-            (product.id, quantity)
-        })
-        .collect();
+    let stock: Vec<OpeningStock> = serde_json::from_str(OPENING_STOCK)
+        .map_err(|error| Error::Internal { detail: format!("seed/inventory/opening-stock.json: {error}") })?;
+    let units: Vec<_> = stock.into_iter().map(|line| (line.product_id, line.units)).collect();
     InventoryStore::new(db.clone()).receive_opening_stock(&units, "demo-opening-stock", now).await
+}
+
+/// Inventory, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inventory;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "inventory",
+    summary: "Stock ledger and reservations.",
+    default_port: 8084,
+    migrator: Some(&MIGRATOR),
+    peers: &[],
+    publishes: &[],
+    consumes: &[],
+};
+
+impl System for Inventory {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn check_settings(&self, settings: &serde_json::Value) -> std::result::Result<(), FieldError> {
+        system::parse_settings::<Settings>(settings).map(|_| ())
+    }
+
+    fn seed<'a>(
+        &'a self,
+        db: &'a Db,
+        _settings: &'a serde_json::Value,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, SeedResult> {
+        Box::pin(async move { Ok(seed_demo_data(db, now).await?) })
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, std::result::Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let service = InventoryService::new(db, &context.settings()?, context.clock.clone());
+            let router = service.router(db, context.faults);
+            Ok(Built::router(router).with_task(service.run_sweeper(context.shutdown.clone())))
+        })
+    }
 }

@@ -13,7 +13,7 @@ use super::domain::{
     MAX_ON_HAND, Movement, MovementKind, NewMovement, RecordedMovement, Reservation, ReservationId, ReservationLine,
     ReservationStatus, ReserveRequest, Shortage, Stock, describe_shortages,
 };
-use crate::catalog::domain::ProductId;
+use crate::contracts::product::ProductId;
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::Db;
 use crate::platform::idempotency::{self, Claim, Outcome};

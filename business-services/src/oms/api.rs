@@ -11,18 +11,23 @@ use utoipa::{IntoParams, OpenApi};
 
 use super::domain::{Order, OrderDetail, OrderState, Transition};
 use super::fulfilment::Fulfilment;
-use crate::checkout::domain::{ORDER_PLACED, OrderId, OrderPlaced};
+use crate::contracts::order::{ORDER_PLACED, OrderId, OrderPlaced};
+use crate::contracts::shipment::{SHIPMENT_STATUS_CHANGED, ShipmentStatusChanged};
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::events::Pushed;
 use crate::platform::extract::ApiQuery;
 use crate::platform::page::{self, Page};
-use crate::warehouse::domain::{SHIPMENT_STATUS_CHANGED, ShipmentStatusChanged};
+
+/// Where the broker pushes the `orders` topic.
+pub const ORDER_EVENTS_PATH: &str = "/v1/events/orders";
+/// Where the broker pushes the `shipments` topic.
+pub const SHIPMENT_EVENTS_PATH: &str = "/v1/events/shipments";
 
 /// Order management's routes.
 pub fn routes(fulfilment: Fulfilment) -> Router {
     Router::new()
-        .route("/v1/events/orders", post(orders_event))
-        .route("/v1/events/shipments", post(shipments_event))
+        .route(ORDER_EVENTS_PATH, post(orders_event))
+        .route(SHIPMENT_EVENTS_PATH, post(shipments_event))
         .route("/v1/orders", get(list_orders))
         .route("/v1/orders/{id}", get(get_order))
         .route("/v1/orders/{id}/release", post(release_order))

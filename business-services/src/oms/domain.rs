@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::accounting::domain::Sale;
-use crate::checkout::domain::{OrderId, OrderPlaced, OrderStatus};
+use crate::accounting::client::Sale;
+use crate::contracts::order::{OrderId, OrderPlaced, OrderStatus};
+use crate::contracts::shipment::{ShipmentId, ShipmentStatus};
 use crate::money::Money;
-use crate::warehouse::domain::{FreightSlot, NewShipment, ShipmentId, ShipmentLine, ShipmentStatus};
+use crate::warehouse::client::{FreightSlot, NewShipment, ShipmentLine};
 
 /// Where an order stands in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -253,7 +254,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::warehouse::domain::STATUSES;
+    use crate::contracts::shipment::STATUSES;
 
     #[test]
     fn the_machine_allows_exactly_its_moves() {

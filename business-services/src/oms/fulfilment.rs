@@ -12,11 +12,12 @@ use time::OffsetDateTime;
 use super::domain::{OrderDetail, OrderState, ShipmentStep, on_shipment, sale_of, shipment_request};
 use super::ledger::Ledger;
 use super::store::{OmsStore, OrderRecord};
-use crate::checkout::domain::{OrderId, OrderPlaced};
+use crate::contracts::order::{OrderId, OrderPlaced};
+use crate::contracts::shipment::{ShipmentStatus, ShipmentStatusChanged};
 use crate::platform::clock::Clock;
 use crate::platform::{Error, Result};
+use crate::warehouse::client::TrackingUpdate;
 use crate::warehouse::client::WarehouseClient;
-use crate::warehouse::domain::{ShipmentStatus, ShipmentStatusChanged, TrackingUpdate};
 
 /// How long one delivery may hold an order's lease: past it, a crashed holder's work is taken
 /// over by the next delivery.

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::accounting::client::AccountingClient;
-use crate::accounting::domain::Sale;
-use crate::checkout::domain::OrderId;
+use crate::accounting::client::Sale;
+use crate::contracts::order::OrderId;
 use crate::platform::Result;
 
 /// A boxed future, as the ledger's methods return.

@@ -20,10 +20,15 @@ use serde::{Deserialize, Serialize};
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 
+use crate::accounting::client::AccountingClient;
+use crate::contracts::{order, shipment};
+use crate::platform::FieldError;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
+use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{self, BuildError, Built, Consumes, Context, Descriptor, System};
 use crate::warehouse::client::WarehouseClient;
 use fulfilment::Fulfilment;
 use ledger::Ledger;
@@ -46,11 +51,11 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
+impl crate::platform::system::Settings for Settings {
     /// Checks the values; names the first bad key.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    fn validate(&self) -> Result<(), FieldError> {
         if !(10..=60_000).contains(&self.peer_deadline_ms) {
-            return Err(("peer_deadline_ms", "must be between 10 and 60000".into()));
+            return Err(FieldError::new("peer_deadline_ms", "must be between 10 and 60000"));
         }
         Ok(())
     }
@@ -87,5 +92,43 @@ impl OmsService {
     pub fn router(&self, db: &Db, faults: &Faults) -> Router {
         let checks = vec![ReadinessCheck::database(db), self.warehouse.readiness()];
         http::service(api::routes(self.fulfilment.clone()), api::ApiDoc::openapi(), checks, faults)
+    }
+}
+
+/// Order management, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Oms;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "oms",
+    summary: "Order management.",
+    default_port: 8091,
+    migrator: Some(&MIGRATOR),
+    peers: &["warehouse", "accounting"],
+    publishes: &[],
+    consumes: &[
+        Consumes { subscription: "oms-orders", topic: order::TOPIC, path: api::ORDER_EVENTS_PATH },
+        Consumes { subscription: "oms-shipments", topic: shipment::TOPIC, path: api::SHIPMENT_EVENTS_PATH },
+    ],
+};
+
+impl System for Oms {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn check_settings(&self, settings: &serde_json::Value) -> Result<(), FieldError> {
+        system::parse_settings::<Settings>(settings).map(|_| ())
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let settings: Settings = context.settings()?;
+            let deadline = Duration::from_millis(settings.peer_deadline_ms.into());
+            let ledger = Arc::new(AccountingClient::new(context.peer("accounting")?, deadline));
+            let service = OmsService::new(db, context.peer("warehouse")?, ledger, &settings, context.clock.clone());
+            Ok(Built::router(service.router(db, context.faults)))
+        })
     }
 }

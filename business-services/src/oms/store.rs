@@ -8,12 +8,12 @@ use sqlx::{Any, AnyConnection, Transaction};
 use time::OffsetDateTime;
 
 use super::domain::{Order, OrderDetail, OrderState, Transition};
-use crate::checkout::domain::{OrderId, OrderPlaced};
+use crate::contracts::order::{OrderId, OrderPlaced};
+use crate::contracts::shipment::ShipmentId;
 use crate::money::{CurrencyCode, Money};
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::Db;
 use crate::platform::{Error, Result};
-use crate::warehouse::domain::ShipmentId;
 
 type Tx = Transaction<'static, Any>;
 

@@ -87,7 +87,7 @@ async fn authorize(
     ApiJson(request): ApiJson<AuthorizeRequest>,
 ) -> Result<Response> {
     let now = state.clock.now();
-    let card = request.validate(now).map_err(|(field, why)| Error::invalid(field, why))?;
+    let card = request.validate(now)?;
     let claim = Claim::new("authorizations", &key, request.fingerprint(&card));
     let respond = |outcome: Outcome<Authorization>| outcome.into_response(StatusCode::CREATED, StatusCode::CREATED);
     if let Some(recorded) = idempotency::replay(state.store.db(), &claim).await? {

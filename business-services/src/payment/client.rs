@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::domain::{Authorization, AuthorizationId, AuthorizeRequest, Refund};
+// The types on this client's wire, for its callers.
+pub use super::domain::{Authorization, AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails, Refund};
 use crate::money::Money;
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;

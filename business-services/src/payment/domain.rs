@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::money::Money;
+use crate::platform::FieldError;
 use crate::platform::clock::to_millis;
 use crate::platform::id::{check_hex_id, string_id};
 use crate::platform::idempotency::check_reference;
@@ -166,14 +167,17 @@ impl CardDetails {
     /// Checks the card at `now`; names the first bad field (`card.number`, `card.exp_month`,
     /// `card.exp_year`, `card.cvv`). A card is valid through the last day of its expiry month;
     /// any later expiry is accepted, as card networks' test modes do.
-    pub fn validate(&self, now: OffsetDateTime) -> Result<CardNumber, (&'static str, String)> {
-        let number = CardNumber::parse(&self.number).map_err(|why| ("card.number", why))?;
+    pub fn validate(&self, now: OffsetDateTime) -> Result<CardNumber, FieldError> {
+        let number = CardNumber::parse(&self.number).map_err(|why| FieldError::new("card.number", why))?;
         if !(1..=12).contains(&self.exp_month) {
-            return Err(("card.exp_month", format!("must be a month from 1 to 12, got {}", self.exp_month)));
+            return Err(FieldError::new(
+                "card.exp_month",
+                format!("must be a month from 1 to 12, got {}", self.exp_month),
+            ));
         }
         let this_year = u32::try_from(now.year()).unwrap_or_default();
         if !(1000..=9999).contains(&self.exp_year) {
-            return Err((
+            return Err(FieldError::new(
                 "card.exp_year",
                 format!("use the four-digit year, e.g. {}, got {}", this_year + 3, self.exp_year),
             ));
@@ -181,14 +185,17 @@ impl CardDetails {
         let this_month = u32::from(u8::from(now.month()));
         if (self.exp_year, self.exp_month) < (this_year, this_month) {
             let field = if self.exp_year < this_year { "card.exp_year" } else { "card.exp_month" };
-            return Err((
+            return Err(FieldError::new(
                 field,
                 format!("the card expired at the end of {:02}/{}: use another card", self.exp_month, self.exp_year),
             ));
         }
         let digits = number.brand().cvv_digits();
         if self.cvv.len() != digits || !self.cvv.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(("card.cvv", format!("a {} security code has {digits} digits", number.brand().as_str())));
+            return Err(FieldError::new(
+                "card.cvv",
+                format!("a {} security code has {digits} digits", number.brand().as_str()),
+            ));
         }
         Ok(number)
     }
@@ -217,9 +224,9 @@ pub struct AuthorizeRequest {
 
 impl AuthorizeRequest {
     /// Checks the request at `now`; names the first bad field.
-    pub fn validate(&self, now: OffsetDateTime) -> Result<CardNumber, (&'static str, String)> {
-        check_reference(&self.reference).map_err(|why| ("reference", why))?;
-        check_amount(self.amount).map_err(|why| ("amount", why))?;
+    pub fn validate(&self, now: OffsetDateTime) -> Result<CardNumber, FieldError> {
+        check_reference(&self.reference).map_err(|why| FieldError::new("reference", why))?;
+        check_amount(self.amount).map_err(|why| FieldError::new("amount", why))?;
         self.card.validate(now)
     }
 
@@ -498,8 +505,8 @@ mod tests {
         CardDetails { number: number.into(), exp_month, exp_year, cvv: cvv.into() }
     }
 
-    fn field(details: CardDetails) -> Option<&'static str> {
-        details.validate(NOW).err().map(|(field, _)| field)
+    fn field(details: CardDetails) -> Option<String> {
+        details.validate(NOW).err().map(|error| error.field)
     }
 
     /// The digit that makes `body` + digit pass the Luhn check.
@@ -548,18 +555,30 @@ mod tests {
     #[test]
     fn cards_are_checked_field_by_field() {
         assert_eq!(field(card("4242424242424242", 12, 2030, "123")), None);
-        assert_eq!(field(card("4242424242424241", 12, 2030, "123")), Some("card.number"));
-        assert_eq!(field(card("4242424242424242", 13, 2030, "123")), Some("card.exp_month"));
-        assert_eq!(field(card("4242424242424242", 0, 2030, "123")), Some("card.exp_month"));
-        assert_eq!(field(card("4242424242424242", 12, 30, "123")), Some("card.exp_year"));
-        assert_eq!(field(card("4242424242424242", 12, 2025, "123")), Some("card.exp_year"), "expired last year");
-        assert_eq!(field(card("4242424242424242", 10, 2026, "123")), Some("card.exp_month"), "expired last month");
+        assert_eq!(field(card("4242424242424241", 12, 2030, "123")).as_deref(), Some("card.number"));
+        assert_eq!(field(card("4242424242424242", 13, 2030, "123")).as_deref(), Some("card.exp_month"));
+        assert_eq!(field(card("4242424242424242", 0, 2030, "123")).as_deref(), Some("card.exp_month"));
+        assert_eq!(field(card("4242424242424242", 12, 30, "123")).as_deref(), Some("card.exp_year"));
+        assert_eq!(
+            field(card("4242424242424242", 12, 2025, "123")).as_deref(),
+            Some("card.exp_year"),
+            "expired last year"
+        );
+        assert_eq!(
+            field(card("4242424242424242", 10, 2026, "123")).as_deref(),
+            Some("card.exp_month"),
+            "expired last month"
+        );
         assert_eq!(field(card("4242424242424242", 11, 2026, "123")), None, "valid through its month");
         assert_eq!(field(card("4242424242424242", 12, 2099, "123")), None, "any future expiry, as test modes take");
-        assert_eq!(field(card("4242424242424242", 12, 2030, "12")), Some("card.cvv"));
-        assert_eq!(field(card("4242424242424242", 12, 2030, "1234")), Some("card.cvv"));
-        assert_eq!(field(card("4242424242424242", 12, 2030, "12a")), Some("card.cvv"));
-        assert_eq!(field(card("378282246310005", 12, 2030, "123")), Some("card.cvv"), "Amex codes have 4 digits");
+        assert_eq!(field(card("4242424242424242", 12, 2030, "12")).as_deref(), Some("card.cvv"));
+        assert_eq!(field(card("4242424242424242", 12, 2030, "1234")).as_deref(), Some("card.cvv"));
+        assert_eq!(field(card("4242424242424242", 12, 2030, "12a")).as_deref(), Some("card.cvv"));
+        assert_eq!(
+            field(card("378282246310005", 12, 2030, "123")).as_deref(),
+            Some("card.cvv"),
+            "Amex codes have 4 digits"
+        );
         assert_eq!(field(card("378282246310005", 12, 2030, "1234")), None);
     }
 

@@ -28,24 +28,42 @@ pub mod domain;
 pub mod store;
 pub mod test_cards;
 
-use std::sync::Arc;
-
-use axum::Router;
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 
-use crate::platform::clock::Clock;
-use crate::platform::db::Db;
-use crate::platform::faults::Faults;
+use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{BuildError, Built, Context, Descriptor, System};
 use store::PaymentStore;
 
 /// The payment gateway's schema migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/payment");
 
-/// The payment gateway over its migrated `db`, with `faults` injected, reading the time (for
-/// card expiry) from `clock`.
-pub fn service(db: &Db, faults: &Faults, clock: Arc<dyn Clock>) -> Router {
-    let state = api::PaymentState { store: PaymentStore::new(db.clone()), clock };
-    http::service(api::routes(state), api::ApiDoc::openapi(), vec![ReadinessCheck::database(db)], faults)
+/// The payment gateway, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Payment;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "payment",
+    summary: "The card payment gateway.",
+    default_port: 8086,
+    migrator: Some(&MIGRATOR),
+    peers: &[],
+    publishes: &[],
+    consumes: &[],
+};
+
+impl System for Payment {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let state = api::PaymentState { store: PaymentStore::new(db.clone()), clock: context.clock.clone() };
+            let checks = vec![ReadinessCheck::database(db)];
+            Ok(Built::router(http::service(api::routes(state), api::ApiDoc::openapi(), checks, context.faults)))
+        })
+    }
 }

@@ -219,3 +219,33 @@ pub fn on_constraint_violation(error: sqlx::Error, field: &str, message: impl In
         _ => Error::Database(error),
     }
 }
+
+/// A bad value, named by its field: what settings checks, request validation and domain rules
+/// return instead of a `(field, message)` tuple.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// Path of the offending field, e.g. `quantity` or `shipping_address.country`.
+    pub field: String,
+    /// What is wrong with it and what is expected.
+    pub message: String,
+}
+
+impl FieldError {
+    /// `field` has a bad value: `message` says what is expected.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+
+    /// The same error with its field under `prefix`, e.g. `push.` + `max_batch`.
+    pub fn within(self, prefix: &str) -> Self {
+        let field = if self.field.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.field) };
+        FieldError { field, ..self }
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(error: FieldError) -> Self {
+        Error::Invalid { field: error.field, message: error.message }
+    }
+}

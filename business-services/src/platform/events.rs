@@ -3,6 +3,9 @@
 //! real Pub/Sub push subscription.
 
 use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
 
 use axum::extract::{FromRequest, Request};
 use base64::Engine;
@@ -11,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::error::Error;
+use super::error::{Error, Result};
 use super::extract::ApiJson;
 
 /// Attribute naming the event's type, e.g. `order.placed`.
@@ -173,4 +176,14 @@ mod tests {
         let bad = pushed("order.placed", serde_json::json!("x")).payload_of::<u32>("order.placed").unwrap_err();
         assert!(matches!(bad, Error::BadRequest { detail } if detail.contains("evt_1")));
     }
+}
+
+/// A boxed future, so the traits can be used as `dyn`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Publishes messages to topics.
+pub trait Publisher: Send + Sync + Debug {
+    /// Publishes `message` on its topic. Publishing a message id again changes nothing on
+    /// backends that can tell (embedded, NATS); consumers deduplicate on the event id anyway.
+    fn publish<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<()>>;
 }

@@ -64,6 +64,23 @@ pub fn check_hex_id(id: &str, prefix: &str, what: &str) -> Result<(), String> {
     }
 }
 
+/// Checks a slug: 1 to `max` of `a-z`, `0-9` and `-`, not starting or ending with `-`.
+pub fn check_slug(text: &str, max: usize) -> Result<(), String> {
+    let valid = !text.is_empty()
+        && text.len() <= max
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{}' is not a valid slug: use 1 to {max} characters from a-z, 0-9 and '-', not starting or ending with '-'",
+            text.chars().take(80).collect::<String>()
+        ))
+    }
+}
+
 /// A new random id: `prefix` then 32 lowercase hex digits.
 pub fn random_hex_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())

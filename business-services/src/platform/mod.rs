@@ -17,9 +17,12 @@ pub mod identity;
 pub mod openapi;
 pub mod outbox;
 pub mod page;
+pub mod secret;
+pub mod signing;
+pub mod system;
 pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod trace;
 
-pub use error::{Error, Problem, Result};
+pub use error::{Error, FieldError, Problem, Result};

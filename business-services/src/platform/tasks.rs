@@ -9,7 +9,7 @@ use super::error::Result;
 
 /// Runs `job` every `interval` until `shutdown`. It returns how much it did, which is logged
 /// when not zero; a failure is logged and the next tick tries again.
-pub async fn every<F, Fut>(interval: Duration, shutdown: CancellationToken, name: &'static str, mut job: F)
+pub async fn every<F, Fut>(interval: Duration, shutdown: CancellationToken, name: &str, mut job: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<u64>>,

@@ -11,11 +11,13 @@ use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 
 use super::domain::{
-    Carrier, FreightSlot, NewShipment, Parcel, ParcelLine, Shipment, ShipmentId, ShipmentLine, ShipmentStatus,
-    Tracking, TrackingEvent, TrackingUpdate, check_tracking_number,
+    Carrier, FreightSlot, NewShipment, Parcel, ParcelLine, Shipment, ShipmentLine, Tracking, TrackingEvent,
+    TrackingUpdate, check_tracking_number,
 };
+
 use super::store::WarehouseStore;
-use crate::checkout::domain::{Address, OrderId};
+use crate::contracts::order::{Address, OrderId};
+use crate::contracts::shipment::{ShipmentId, ShipmentStatus};
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
@@ -68,7 +70,7 @@ async fn create_shipment(
     State(state): State<WarehouseState>,
     ApiJson(request): ApiJson<NewShipment>,
 ) -> Result<Response> {
-    request.validate().map_err(|(field, why)| Error::invalid(field, why))?;
+    request.validate()?;
     let outcome = state.store.create(&request, state.clock.now()).await?;
     Ok(outcome.into_response(StatusCode::CREATED, StatusCode::OK))
 }
@@ -116,7 +118,7 @@ async fn record_event(
     ApiJson(update): ApiJson<TrackingUpdate>,
 ) -> Result<Response> {
     let id = parse_shipment_id(&id)?;
-    update.validate().map_err(|(field, why)| Error::invalid(field, why))?;
+    update.validate()?;
     let outcome = state.store.record(&id, &update, state.clock.now()).await?;
     Ok(outcome.into_response(StatusCode::OK, StatusCode::OK))
 }

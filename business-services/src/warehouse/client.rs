@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-use super::domain::{NewShipment, Shipment, ShipmentId, TrackingUpdate};
-use crate::checkout::domain::OrderId;
+// The types on this client's wire, for its callers.
+pub use super::domain::{FreightSlot, NewShipment, Shipment, ShipmentLine, TrackingUpdate};
+
+use crate::contracts::order::OrderId;
+use crate::contracts::shipment::ShipmentId;
 use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::Page;

@@ -4,8 +4,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::catalog::domain::{Dimensions, ProductId, StockClass};
-use crate::checkout::domain::{Address, OrderId};
+use crate::contracts::order::{Address, OrderId};
+use crate::contracts::product::{Dimensions, ProductId, StockClass};
+use crate::contracts::shipment::{STATUSES, ShipmentId, ShipmentStatus};
+use crate::platform::FieldError;
 use crate::platform::id::{check_hex_id, random_hex_id, string_id};
 use crate::platform::idempotency::check_reference;
 
@@ -17,24 +19,6 @@ pub const MAX_LINES: usize = 50;
 pub const MAX_QUANTITY: u32 = 99;
 /// The heaviest unit of any product the warehouse handles, in grams (a large wardrobe).
 pub const MAX_UNIT_GRAMS: u32 = 1_000_000;
-/// The topic shipment events are published on.
-pub const TOPIC: &str = "shipments";
-/// The type attribute of the [`ShipmentStatusChanged`] event.
-pub const SHIPMENT_STATUS_CHANGED: &str = "shipment.status_changed";
-
-string_id!(
-    /// A shipment id, `shp_` and 32 hex digits, chosen by the warehouse.
-    ShipmentId,
-    example = "shp_0f8fad5bd9cb469fa16570867728950e",
-    check = |id| check_hex_id(id, "shp_", "a shipment id"),
-);
-
-impl ShipmentId {
-    /// A new random id.
-    pub fn generate() -> Self {
-        ShipmentId(random_hex_id("shp_"))
-    }
-}
 
 string_id!(
     /// A parcel id, `pcl_` and 32 hex digits.
@@ -50,37 +34,6 @@ impl ParcelId {
     }
 }
 
-/// Where a shipment stands. Its parcels travel together and share its status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ShipmentStatus {
-    /// Registered; nothing has been picked yet.
-    Created,
-    /// The units are off the shelves.
-    Picked,
-    /// Packed into its parcels and labelled.
-    Packed,
-    /// Handed to the carriers.
-    Shipped,
-    /// Delivered to the customer.
-    Delivered,
-    /// Stopped before it left the warehouse.
-    Cancelled,
-    /// Came back to the warehouse after shipping.
-    Returned,
-}
-
-/// Every status, for parsing and tests.
-pub const STATUSES: [ShipmentStatus; 7] = [
-    ShipmentStatus::Created,
-    ShipmentStatus::Picked,
-    ShipmentStatus::Packed,
-    ShipmentStatus::Shipped,
-    ShipmentStatus::Delivered,
-    ShipmentStatus::Cancelled,
-    ShipmentStatus::Returned,
-];
-
 /// What applying a status to a shipment does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -91,24 +44,6 @@ pub enum Change {
 }
 
 impl ShipmentStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShipmentStatus::Created => "created",
-            ShipmentStatus::Picked => "picked",
-            ShipmentStatus::Packed => "packed",
-            ShipmentStatus::Shipped => "shipped",
-            ShipmentStatus::Delivered => "delivered",
-            ShipmentStatus::Cancelled => "cancelled",
-            ShipmentStatus::Returned => "returned",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(name: &str) -> Result<Self, String> {
-        STATUSES.into_iter().find(|s| s.as_str() == name).ok_or_else(|| format!("'{name}' is not a shipment status"))
-    }
-
     /// Whether a shipment may move from this status straight to `to`: forward along
     /// created → picked → packed → shipped → delivered, cancelled before it ships, returned after.
     pub fn can_move_to(self, to: ShipmentStatus) -> bool {
@@ -280,9 +215,9 @@ pub struct NewShipment {
 
 impl NewShipment {
     /// Checks the request; names the first bad field.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        let bad = |field: &str, why: String| Err((field.to_owned(), why));
-        check_reference(&self.reference).map_err(|why| ("reference".to_owned(), why))?;
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let bad = |field: &str, why: String| Err(FieldError::new(field.to_owned(), why));
+        check_reference(&self.reference).map_err(|why| FieldError::new("reference", why))?;
         self.destination.validate("destination")?;
         if !(1..=MAX_LINES).contains(&self.lines.len()) {
             return bad("lines", format!("send 1 to {MAX_LINES} lines, got {}", self.lines.len()));
@@ -494,12 +429,12 @@ pub struct TrackingUpdate {
 
 impl TrackingUpdate {
     /// Checks the free-text fields; names the first bad one.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         for (field, value) in [("location", &self.location), ("note", &self.note)] {
             if let Some(value) = value
                 && !(1..=200).contains(&value.trim().chars().count())
             {
-                return Err((field, "must be 1 to 200 characters, or left out".into()));
+                return Err(FieldError::new(field, "must be 1 to 200 characters, or left out"));
             }
         }
         Ok(())
@@ -532,22 +467,6 @@ pub struct Tracking {
     pub shipment: Shipment,
     /// The shipment's tracking events, newest first.
     pub events: Vec<TrackingEvent>,
-}
-
-/// The `shipment.status_changed` event on the `shipments` topic, keyed by the order id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShipmentStatusChanged {
-    /// The shipment.
-    pub shipment_id: ShipmentId,
-    /// Its order.
-    pub order_id: OrderId,
-    /// The status it reached.
-    pub status: ShipmentStatus,
-    /// Its parcels' tracking numbers.
-    pub tracking_numbers: Vec<String>,
-    /// When.
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
 }
 
 #[cfg(test)]
@@ -673,7 +592,7 @@ mod tests {
         let oversized = || line("walnut-dining-table", 1, 60_000, StockClass::Oversized);
         assert_eq!(request(vec![standard()], false).validate(), Ok(()));
         assert_eq!(request(vec![standard(), oversized()], true).validate(), Ok(()));
-        let field = |r: NewShipment| r.validate().unwrap_err().0;
+        let field = |r: NewShipment| r.validate().unwrap_err().field;
         assert_eq!(field(request(vec![], false)), "lines");
         assert_eq!(field(request(vec![oversized()], false)), "freight_booking");
         assert_eq!(field(request(vec![standard()], true)), "freight_booking");

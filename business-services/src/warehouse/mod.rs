@@ -14,23 +14,43 @@ pub mod client;
 pub mod domain;
 pub mod store;
 
-use std::sync::Arc;
-
-use axum::Router;
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 
-use crate::platform::clock::Clock;
-use crate::platform::db::Db;
-use crate::platform::faults::Faults;
+use crate::contracts::shipment;
+use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::system::{BuildError, Built, Context, Descriptor, System};
 use store::WarehouseStore;
 
 /// The warehouse's schema migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/warehouse");
 
-/// The warehouse's HTTP service over its migrated `db`, with `faults` injected.
-pub fn service(db: &Db, faults: &Faults, clock: Arc<dyn Clock>) -> Router {
-    let state = api::WarehouseState { store: WarehouseStore::new(db.clone()), clock };
-    http::service(api::routes(state), api::ApiDoc::openapi(), vec![ReadinessCheck::database(db)], faults)
+/// The warehouse, as the launcher starts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Warehouse;
+
+static DESCRIPTOR: Descriptor = Descriptor {
+    name: "warehouse",
+    summary: "Shipments and tracking.",
+    default_port: 8092,
+    migrator: Some(&MIGRATOR),
+    peers: &[],
+    publishes: &[shipment::TOPIC],
+    consumes: &[],
+};
+
+impl System for Warehouse {
+    fn descriptor(&self) -> &'static Descriptor {
+        &DESCRIPTOR
+    }
+
+    fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
+        Box::pin(async move {
+            let db = context.db()?;
+            let state = api::WarehouseState { store: WarehouseStore::new(db.clone()), clock: context.clock.clone() };
+            let checks = vec![ReadinessCheck::database(db)];
+            Ok(Built::router(http::service(api::routes(state), api::ApiDoc::openapi(), checks, context.faults)))
+        })
+    }
 }

@@ -11,11 +11,12 @@ use sqlx::{Any, AnyConnection, Transaction};
 use time::OffsetDateTime;
 
 use super::domain::{
-    Carrier, Change, FreightSlot, NewShipment, Parcel, ParcelId, SHIPMENT_STATUS_CHANGED, Shipment, ShipmentId,
-    ShipmentStatus, ShipmentStatusChanged, TOPIC, Tracking, TrackingEvent, TrackingUpdate, plan_parcels,
-    random_tracking_number,
+    Carrier, Change, FreightSlot, NewShipment, Parcel, ParcelId, Shipment, Tracking, TrackingEvent, TrackingUpdate,
+    plan_parcels, random_tracking_number,
 };
-use crate::checkout::domain::OrderId;
+
+use crate::contracts::order::OrderId;
+use crate::contracts::shipment::{SHIPMENT_STATUS_CHANGED, ShipmentId, ShipmentStatus, ShipmentStatusChanged, TOPIC};
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::Db;
 use crate::platform::idempotency::Outcome;

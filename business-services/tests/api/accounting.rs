@@ -6,16 +6,16 @@ use std::time::Duration;
 use business_services::accounting::client::AccountingClient;
 use business_services::accounting::domain::{Account, EntryKind, Refund, Sale, Side};
 use business_services::accounting::{self, MIGRATOR};
-use business_services::checkout::domain::{Amounts, OrderId};
+use business_services::contracts::order::{Amounts, OrderId};
 use business_services::money::{CurrencyCode, Money};
 use business_services::platform::Error;
 use business_services::platform::clock::ManualClock;
-use business_services::platform::faults::Faults;
 use business_services::platform::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
 use time::OffsetDateTime;
 
+use crate::harness::Setup;
 use crate::harness::{Served, TestDb, on_each_backend};
 use crate::http::{assert_problem, client, json};
 
@@ -31,7 +31,7 @@ impl AccountingApp {
     async fn start(backend: Backend) -> AccountingApp {
         let store = TestDb::open(backend, "accounting", &MIGRATOR).await;
         let clock = Arc::new(ManualClock::new(OffsetDateTime::from_unix_timestamp(1_772_366_400).unwrap()));
-        let served = Served::start(accounting::service(&store.db, &Faults::default(), clock.clone())).await;
+        let served = Served::system(&accounting::Accounting, &store, Setup::on(clock.clone())).await;
         let client = AccountingClient::new(&served.url, Duration::from_secs(5));
         AccountingApp { served, client, clock, store }
     }

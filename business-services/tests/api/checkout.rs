@@ -3,33 +3,34 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::http::Extensions;
 use business_services::checkout::domain::SagaState;
 use business_services::checkout::saga::CrashPoint;
 use business_services::checkout::{CheckoutService, PeerUrls, Settings as CheckoutSettings};
-use business_services::inventory::InventoryService;
-use business_services::platform::clock::{Clock, ManualClock};
+use business_services::payment::test_cards::approved_card_number;
+use business_services::platform::clock::ManualClock;
 use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
-use business_services::platform::testing::{Backend, approved_card_number, on_each_backend};
+use business_services::platform::system::System;
+use business_services::platform::testing::{Backend, on_each_backend};
 use business_services::{cart, catalog, checkout, crm, currency, fraud, furniture, inventory, payment};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::harness::{Served, TestDb};
+use crate::harness::Served;
+use crate::harness::Stack;
+use crate::harness::StackSetup;
 use crate::http::{assert_problem, client, json};
 
 const APPROVED: &str = "4242 4242 4242 4242";
 const DECLINED_FUNDS: &str = "4000 0000 0000 9995";
 const GATEWAY_ERROR: &str = "4000 0000 0000 0119";
 
-/// The whole store behind the checkout, each system with its own store and fault switch.
+/// The whole store behind the checkout, started by the launcher as the binary starts it: each
+/// system with its own store and fault switch.
 struct Shop {
-    urls: BTreeMap<&'static str, String>,
-    faults: BTreeMap<&'static str, Faults>,
-    stores: BTreeMap<&'static str, TestDb>,
+    stack: Stack,
     clock: Arc<ManualClock>,
-    peer_urls: PeerUrls,
-    _served: Vec<Served>,
 }
 
 #[derive(Default)]
@@ -38,6 +39,19 @@ struct Options {
     crash_at: Option<CrashPoint>,
 }
 
+/// The checkout and every system it calls.
+const SYSTEMS: &[&dyn System] = &[
+    &catalog::Catalog,
+    &currency::Currency,
+    &cart::Cart,
+    &inventory::Inventory,
+    &crm::Crm,
+    &payment::Payment,
+    &furniture::Furniture,
+    &fraud::Fraud,
+    &checkout::Checkout,
+];
+
 impl Shop {
     async fn start(backend: Backend) -> Shop {
         Shop::with(backend, Options::default()).await
@@ -45,83 +59,27 @@ impl Shop {
 
     async fn with(backend: Backend, options: Options) -> Shop {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-        let names = ["catalog", "currency", "cart", "inventory", "crm", "payment", "furniture", "fraud", "checkout"];
-        let migrators = [
-            &catalog::MIGRATOR,
-            &currency::MIGRATOR,
-            &cart::MIGRATOR,
-            &inventory::MIGRATOR,
-            &crm::MIGRATOR,
-            &payment::MIGRATOR,
-            &furniture::MIGRATOR,
-            &fraud::MIGRATOR,
-            &checkout::MIGRATOR,
-        ];
-        let mut stores = BTreeMap::new();
-        for (name, migrator) in names.iter().zip(migrators) {
-            stores.insert(*name, TestDb::open(backend, name, migrator).await);
-        }
-        let now = clock.now();
-        catalog::seed_demo_data(&stores["catalog"].db).await.unwrap();
-        currency::seed_demo_data(&stores["currency"].db, now).await.unwrap();
-        inventory::seed_demo_data(&stores["inventory"].db, now).await.unwrap();
-        crm::seed_demo_data(&stores["crm"].db, now).await.unwrap();
-        let faults: BTreeMap<&'static str, Faults> = names.iter().map(|name| (*name, Faults::default())).collect();
-
-        let mut served = Vec::new();
-        let db = |name: &str| &stores[name].db;
-        served.push(("catalog", Served::start(catalog::service(db("catalog"), &faults["catalog"])).await));
-        let catalog_url = served[0].1.url.clone();
-        let cart_service = cart::CartService::new(db("cart"), &catalog_url, &cart::Settings::default(), clock.clone());
-        let inventory_service = InventoryService::new(db("inventory"), &inventory::Settings::default(), clock.clone());
-        let furniture_settings = furniture::Settings::default();
-        let routers = [
-            ("currency", currency::service(db("currency"), &faults["currency"])),
-            ("cart", cart_service.router(db("cart"), &faults["cart"])),
-            ("inventory", inventory_service.router(db("inventory"), &faults["inventory"])),
-            ("crm", crm::service(db("crm"), &faults["crm"], clock.clone())),
-            ("payment", payment::service(db("payment"), &faults["payment"], clock.clone())),
-            (
-                "furniture",
-                furniture::service(db("furniture"), &faults["furniture"], &furniture_settings, clock.clone()),
-            ),
-            ("fraud", fraud::service(db("fraud"), &faults["fraud"], &options.fraud, clock.clone())),
-        ];
-        for (name, router) in routers {
-            served.push((name, Served::start(router).await));
-        }
-        let mut urls: BTreeMap<&'static str, String> = served.iter().map(|(name, s)| (*name, s.url.clone())).collect();
-
-        let peer_urls = PeerUrls {
-            cart: urls["cart"].clone(),
-            catalog: urls["catalog"].clone(),
-            currency: urls["currency"].clone(),
-            inventory: urls["inventory"].clone(),
-            crm: urls["crm"].clone(),
-            payment: urls["payment"].clone(),
-            furniture: urls["furniture"].clone(),
-            fraud: urls["fraud"].clone(),
-        };
-        let mut checkout =
-            CheckoutService::new(db("checkout"), &peer_urls, &CheckoutSettings::default(), clock.clone());
+        let mut extensions = Extensions::new();
         if let Some(point) = options.crash_at {
-            checkout = checkout.crash_at(point);
+            extensions.insert(point);
         }
-        let checkout_server = Served::start(checkout.router(db("checkout"), &faults["checkout"])).await;
-        urls.insert("checkout", checkout_server.url.clone());
-        served.push(("checkout", checkout_server));
-        let _served = served.into_iter().map(|(_, server)| server).collect();
-        Shop { urls, faults, stores, clock, peer_urls, _served }
+        let setup = StackSetup {
+            clock: clock.clone(),
+            settings: BTreeMap::from([("fraud", serde_json::to_value(&options.fraud).unwrap())]),
+            extensions,
+            demo_data: true,
+        };
+        Shop { stack: Stack::start(backend, SYSTEMS, setup).await, clock }
     }
 
     fn url(&self, system: &str, path: &str) -> String {
-        format!("{}{path}", self.urls[system])
+        self.stack.url(system, path)
     }
 
     fn fail(&self, system: &str, method: &str, path: &str) {
         let rule =
             FaultRule { method: Some(method.into()), path: Some(path.into()), error_rate: 1.0, ..FaultRule::default() };
-        self.faults[system].set(FaultSettings { rules: vec![rule] });
+        self.stack.faults[system].set(FaultSettings { rules: vec![rule] });
     }
 
     async fn add(&self, cart: &str, product: &str, quantity: u32) {
@@ -154,7 +112,7 @@ impl Shop {
     }
 
     async fn count(&self, system: &str, sql: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(self.stores[system].db.pool()).await.unwrap()
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(self.stack.db(system).pool()).await.unwrap()
     }
 
     /// Nothing is left half-done: no held stock, no open authorization, no held freight slot.
@@ -191,12 +149,8 @@ impl Shop {
 
     /// A new checkout process on the same store, for recovery after a crash.
     fn restarted_checkout(&self) -> CheckoutService {
-        CheckoutService::new(
-            &self.stores["checkout"].db,
-            &self.peer_urls,
-            &CheckoutSettings::default(),
-            self.clock.clone(),
-        )
+        let urls = PeerUrls::resolve(|name| Ok::<_, ()>(self.stack.urls[name].clone())).unwrap();
+        CheckoutService::new(self.stack.db("checkout"), &urls, &CheckoutSettings::default(), self.clock.clone())
     }
 }
 
@@ -255,10 +209,8 @@ async fn a_guest_order_is_reserved_charged_committed_and_recorded() {
         )
         .await;
         assert_eq!(stored, receipt);
-        let events: String = sqlx::query_scalar("SELECT payload FROM outbox")
-            .fetch_one(shop.stores["checkout"].db.pool())
-            .await
-            .unwrap();
+        let events: String =
+            sqlx::query_scalar("SELECT payload FROM outbox").fetch_one(shop.stack.db("checkout").pool()).await.unwrap();
         assert!(!events.contains("4242 4242") && !events.contains("4242424242424242"), "no card number in the event");
     })
     .await;
@@ -458,7 +410,7 @@ async fn every_failing_step_is_compensated() {
             body["email"] = json!(format!("case-{n}@example.com"));
             let response = shop.checkout(&key(), &body).await;
             let problem = assert_problem(response, expected, None).await;
-            shop.faults[system].set(FaultSettings::default());
+            shop.stack.faults[system].set(FaultSettings::default());
             assert_eq!(shop.orders().await, 0, "{system} {path}: no order");
             shop.assert_nothing_held().await;
             let refunded = shop.count("payment", "SELECT COUNT(*) FROM refunds").await;
@@ -490,7 +442,7 @@ async fn a_transient_failure_frees_the_key_for_a_retry() {
         shop.fail("payment", "POST", "/v1/authorizations");
         let body = order("retry", APPROVED);
         assert_problem(shop.checkout("retry-key", &body).await, StatusCode::SERVICE_UNAVAILABLE, None).await;
-        shop.faults["payment"].set(FaultSettings::default());
+        shop.stack.faults["payment"].set(FaultSettings::default());
         let receipt = json(shop.checkout("retry-key", &body).await, StatusCode::CREATED).await;
         assert_eq!(receipt["status"], "confirmed");
         assert_eq!((shop.orders().await, shop.charges().await), (1, 1));
@@ -560,7 +512,7 @@ async fn a_kill_at_any_point_of_the_saga_is_finished_or_undone_from_what_the_own
             assert_eq!(shop.count("inventory", "SELECT COUNT(*) FROM reservations WHERE status = 'held'").await, 0);
             // The customer's retry with the same key gets the outcome: the order, or a new one.
             let retry = shop.restarted_checkout();
-            let served = Served::start(retry.router(&shop.stores["checkout"].db, &Faults::default())).await;
+            let served = Served::start(retry.router(shop.stack.db("checkout"), &Faults::default())).await;
             let again = client()
                 .post(format!("{}/v1/checkout", served.url))
                 .header("idempotency-key", "crash-key")

@@ -9,13 +9,13 @@ use business_services::crm::domain::{Channel, CustomerId, NewTicket, Priority, S
 use business_services::crm::{self, MIGRATOR};
 use business_services::platform::Error;
 use business_services::platform::clock::{Clock, ManualClock};
-use business_services::platform::faults::Faults;
 use business_services::platform::testing::Backend;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json as body};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::harness::Setup;
 use crate::harness::{Served, TestDb, on_each_backend};
 use crate::http::{assert_problem, client, json};
 
@@ -30,7 +30,7 @@ impl CrmApp {
     async fn start(backend: Backend) -> CrmApp {
         let store = TestDb::open(backend, "crm", &MIGRATOR).await;
         let clock = Arc::new(ManualClock::new(OffsetDateTime::from_unix_timestamp(1_772_366_400).unwrap()));
-        let served = Served::start(crm::service(&store.db, &Faults::default(), clock.clone())).await;
+        let served = Served::system(&crm::Crm, &store, Setup::on(clock.clone())).await;
         CrmApp { served, store, clock }
     }
 
@@ -762,7 +762,7 @@ async fn points_of(app: &CrmApp, customer: &str) -> i64 {
 
 #[tokio::test]
 async fn a_confirmed_order_earns_points_once() {
-    use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+    use business_services::contracts::order::{ORDER_PLACED, OrderStatus};
 
     use crate::harness::{order_placed, push_envelope};
 
@@ -795,7 +795,7 @@ async fn a_confirmed_order_earns_points_once() {
 
 #[tokio::test]
 async fn guests_held_orders_unknown_customers_and_other_events_earn_nothing() {
-    use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+    use business_services::contracts::order::{ORDER_PLACED, OrderStatus};
 
     use crate::harness::{order_placed, push_envelope};
 

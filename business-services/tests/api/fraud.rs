@@ -8,17 +8,18 @@ use business_services::fraud::client::FraudClient;
 use business_services::fraud::domain::{
     AccountStanding, Assessment, AssessmentId, AssessmentRequest, CardSummary, Decision, Location,
 };
-use business_services::fraud::signing::HmacSigner;
 use business_services::fraud::{self, Settings};
 use business_services::money::{CurrencyCode, Money};
 use business_services::platform::client::RequestSigner;
 use business_services::platform::clock::{Clock, ManualClock};
-use business_services::platform::faults::Faults;
+use business_services::platform::signing::HmacSigner;
+use business_services::platform::system::Settings as _;
 use business_services::platform::testing::Backend;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json as body};
 use time::OffsetDateTime;
 
+use crate::harness::Setup;
 use crate::harness::{Served, TestDb, on_each_backend};
 use crate::http::{assert_problem, client, json};
 
@@ -45,11 +46,11 @@ impl FraudApp {
         let settings = Settings {
             review_at,
             block_at,
-            callers: BTreeMap::from([(KEY_ID.to_owned(), SECRET.to_owned())]),
+            callers: BTreeMap::from([(KEY_ID.to_owned(), SECRET.into())]),
             ..Settings::default()
         };
         settings.validate().unwrap();
-        let served = Served::start(fraud::service(&store.db, &Faults::default(), &settings, clock.clone())).await;
+        let served = Served::system(&fraud::Fraud, &store, Setup::on(clock.clone()).with_settings(&settings)).await;
         let client = FraudClient::new(&served.url, Duration::from_secs(5), KEY_ID, SECRET);
         let signer = HmacSigner::new(KEY_ID, SECRET, clock.clone());
         FraudApp { served, clock, signer, client, store }
@@ -554,7 +555,7 @@ async fn card_velocity(app: &FraudApp, reference: &str) -> (i64, i64) {
 
 #[tokio::test]
 async fn confirmed_orders_raise_velocity_once_each() {
-    use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+    use business_services::contracts::order::{ORDER_PLACED, OrderStatus};
 
     use crate::harness::{order_placed, push_envelope};
 
@@ -600,7 +601,7 @@ async fn confirmed_orders_raise_velocity_once_each() {
 
 #[tokio::test]
 async fn an_order_assessed_and_confirmed_counts_once() {
-    use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+    use business_services::contracts::order::{ORDER_PLACED, OrderStatus};
 
     use crate::harness::{order_placed, push_envelope};
 

@@ -7,62 +7,50 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use business_services::accounting::client::AccountingClient;
 use business_services::broker::embedded::EmbeddedQueue;
 use business_services::broker::nats::NatsQueue;
 use business_services::broker::push::{PushSettings, Pusher};
 use business_services::broker::queue::{Queue, Subscription};
-use business_services::checkout::domain::{ORDER_PLACED, OrderStatus};
+use business_services::contracts::order::{ORDER_PLACED, OrderStatus};
 use business_services::platform::clock::SystemClock;
 use business_services::platform::events::{EVENT_ID, Message, TYPE};
-use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
+use business_services::platform::faults::{FaultRule, FaultSettings};
+use business_services::platform::system::System;
 use business_services::platform::testing::{self, Backend, on_each_backend};
 use business_services::{accounting, broker, oms, warehouse};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::harness::{Served, TestDb, order_placed};
+use crate::harness::Stack;
+use crate::harness::StackSetup;
+use crate::harness::{TestDb, order_placed};
+use std::collections::BTreeMap;
 
 const ORDERS: usize = 1_000;
 const OUTAGE_ORDERS: usize = 10;
 const SUBSCRIPTION: &str = "oms-orders";
 
-/// Order management, the warehouse and accounting, each with its store and fault switch.
+/// Order management, the warehouse and accounting, started by the launcher, each with its
+/// store and fault switch.
 struct Fulfilment {
-    stores: Vec<(&'static str, TestDb)>,
-    oms_faults: Faults,
-    warehouse_faults: Faults,
-    oms_url: String,
-    _served: Vec<Served>,
+    stack: Stack,
 }
 
 impl Fulfilment {
     async fn start(backend: Backend) -> Fulfilment {
-        let clock = Arc::new(SystemClock);
-        let warehouse_store = TestDb::open(backend, "warehouse", &warehouse::MIGRATOR).await;
-        let accounting_store = TestDb::open(backend, "accounting", &accounting::MIGRATOR).await;
-        let oms_store = TestDb::open(backend, "oms", &oms::MIGRATOR).await;
-        let (oms_faults, warehouse_faults) = (Faults::default(), Faults::default());
-        let warehouse = Served::start(warehouse::service(&warehouse_store.db, &warehouse_faults, clock.clone())).await;
-        let accounting =
-            Served::start(accounting::service(&accounting_store.db, &Faults::default(), clock.clone())).await;
-        let ledger = Arc::new(AccountingClient::new(&accounting.url, Duration::from_secs(5)));
         let settings = oms::Settings { peer_deadline_ms: 5_000 };
-        let service = oms::OmsService::new(&oms_store.db, &warehouse.url, ledger, &settings, clock);
-        let oms = Served::start(service.router(&oms_store.db, &oms_faults)).await;
-        Fulfilment {
-            stores: vec![("warehouse", warehouse_store), ("accounting", accounting_store), ("oms", oms_store)],
-            oms_faults,
-            warehouse_faults,
-            oms_url: oms.url.clone(),
-            _served: vec![warehouse, accounting, oms],
-        }
+        let setup = StackSetup {
+            settings: BTreeMap::from([("oms", serde_json::to_value(settings).unwrap())]),
+            demo_data: false,
+            ..StackSetup::default()
+        };
+        let systems: &[&dyn System] = &[&warehouse::Warehouse, &accounting::Accounting, &oms::Oms];
+        Fulfilment { stack: Stack::start(backend, systems, setup).await }
     }
 
     async fn count(&self, system: &str, sql: &str) -> i64 {
-        let (_, store) = self.stores.iter().find(|(name, _)| *name == system).unwrap();
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(store.db.pool()).await.unwrap()
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(self.stack.db(system).pool()).await.unwrap()
     }
 
     async fn allocated(&self) -> i64 {
@@ -127,14 +115,14 @@ where
     let subscription = Subscription {
         name: SUBSCRIPTION.into(),
         topic: "orders".into(),
-        endpoint: format!("{}/v1/events/orders", shop.oms_url),
+        endpoint: format!("{}/v1/events/orders", shop.stack.urls["oms"]),
         max_attempts: 4,
     };
     queue.subscribe(&subscription).await.unwrap();
     let wake = Arc::new(Notify::new());
 
     // A warehouse outage: these orders use up their attempts and land in the dead-letter store.
-    shop.warehouse_faults.set(fail("/v1/shipments", 1.0));
+    shop.stack.faults["warehouse"].set(fail("/v1/shipments", 1.0));
     let pusher = start_pusher(queue.clone(), &subscription, wake.clone());
     for _ in 0..OUTAGE_ORDERS {
         queue.publish(&order_message()).await.unwrap();
@@ -144,10 +132,10 @@ where
         assert!(tokio::time::Instant::now() < deadline, "the outage's orders were not dead-lettered");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    shop.warehouse_faults.set(FaultSettings::default());
+    shop.stack.faults["warehouse"].set(FaultSettings::default());
 
     // 1,000 orders while order management fails one delivery in five; the pusher dies halfway.
-    shop.oms_faults.set(fail("/v1/events/orders", 0.2));
+    shop.stack.faults["oms"].set(fail("/v1/events/orders", 0.2));
     for _ in 0..ORDERS {
         queue.publish(&order_message()).await.unwrap();
     }
@@ -170,7 +158,7 @@ where
     }
 
     // The operator fixes the consumer and replays the dead letters; they complete.
-    shop.oms_faults.set(FaultSettings::default());
+    shop.stack.faults["oms"].set(FaultSettings::default());
     assert!(queue.replay(SUBSCRIPTION, None).await.unwrap() >= OUTAGE_ORDERS as u64);
     shop.wait_for_allocated((ORDERS + OUTAGE_ORDERS) as i64).await;
     pusher.cancel();
@@ -184,7 +172,7 @@ where
         "one journal entry per sale"
     );
     let balance: serde_json::Value = crate::http::json(
-        crate::http::client().get(format!("{}/v1/trial-balance", shop._served[1].url)).send().await.unwrap(),
+        crate::http::client().get(format!("{}/v1/trial-balance", shop.stack.urls["accounting"])).send().await.unwrap(),
         reqwest::StatusCode::OK,
     )
     .await;

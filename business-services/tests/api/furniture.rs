@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use business_services::catalog::domain::{Dimensions, ProductId};
+use business_services::contracts::product::{Dimensions, ProductId};
 use business_services::furniture::client::FurnitureClient;
 use business_services::furniture::domain::{
     Destination, FreightItem, Quote, QuoteRequest, ReservationStatus, SlotReservationId, Zone,
@@ -11,12 +11,12 @@ use business_services::furniture::domain::{
 use business_services::furniture::{self, Settings};
 use business_services::platform::Error;
 use business_services::platform::clock::ManualClock;
-use business_services::platform::faults::Faults;
 use business_services::platform::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
 use time::{Date, Month, OffsetDateTime};
 
+use crate::harness::Setup;
 use crate::harness::{Served, TestDb, on_each_backend};
 use crate::http::{assert_problem, client, json};
 
@@ -33,7 +33,8 @@ impl FurnitureApp {
         let store = TestDb::open(backend, "furniture", &furniture::MIGRATOR).await;
         let clock = Arc::new(ManualClock::new(monday(10, 0)));
         let settings = Settings { slot_capacity: 4 };
-        let served = Served::start(furniture::service(&store.db, &Faults::default(), &settings, clock.clone())).await;
+        let served =
+            Served::system(&furniture::Furniture, &store, Setup::on(clock.clone()).with_settings(&settings)).await;
         let client = FurnitureClient::new(&served.url, Duration::from_secs(5));
         FurnitureApp { served, clock, client, store }
     }

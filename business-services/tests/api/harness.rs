@@ -2,17 +2,24 @@
 //! PostgreSQL (`TEST_POSTGRES_URL`, default the local server; skipped with a printed reason
 //! when it cannot be reached).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::Extensions;
 use business_services::cart::{CartService, Settings};
+use business_services::launch::{Local, Plan, launch};
 use business_services::platform::clock::ManualClock;
+use business_services::platform::clock::{Clock, SystemClock};
 use business_services::platform::db::Db;
 use business_services::platform::faults::Faults;
 use business_services::platform::http::serve;
+use business_services::platform::system::System;
 pub use business_services::platform::testing::on_each_backend;
 use business_services::platform::testing::{Backend, postgres_url};
 use business_services::{cart, catalog, currency};
+use serde::Serialize;
+use serde_json::Value;
 use sqlx::Executor;
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
@@ -73,12 +80,71 @@ pub struct Served {
     shutdown: CancellationToken,
 }
 
+/// How a system under test is set up: what the launcher is given besides its store.
+pub struct Setup {
+    pub clock: Arc<dyn Clock>,
+    /// Its settings section (`null` for the defaults).
+    pub settings: Value,
+    pub faults: Faults,
+    /// Base URLs of the peers it calls.
+    pub peers: BTreeMap<&'static str, String>,
+    pub extensions: Extensions,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            clock: Arc::new(SystemClock),
+            settings: Value::Null,
+            faults: Faults::default(),
+            peers: BTreeMap::new(),
+            extensions: Extensions::new(),
+        }
+    }
+}
+
+impl Setup {
+    /// The defaults on `clock`.
+    pub fn on(clock: Arc<dyn Clock>) -> Setup {
+        Setup { clock, ..Setup::default() }
+    }
+
+    /// The same with `settings` as its settings section.
+    pub fn with_settings(self, settings: impl Serialize) -> Setup {
+        Setup { settings: serde_json::to_value(settings).expect("settings serialize"), ..self }
+    }
+}
+
 impl Served {
+    /// A plain router (a fake peer, a consumer) on a free port.
     pub async fn start(router: Router) -> Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let shutdown = CancellationToken::new();
         tokio::spawn(serve(listener, router, shutdown.clone()));
+        Served { url, shutdown }
+    }
+
+    /// `system` over `store`, built and served by the launcher as the binary serves it.
+    pub async fn system(system: &'static dyn System, store: &TestDb, setup: Setup) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let name = system.descriptor().name;
+        let local =
+            Local { system, listener, db: Some(store.db.clone()), faults: setup.faults, settings: setup.settings };
+        let plan = Plan {
+            registry: vec![system],
+            local: vec![local],
+            urls: setup.peers,
+            clock: setup.clock,
+            extensions: setup.extensions,
+            data_dir: std::env::temp_dir(),
+            demo_data: false,
+        };
+        let shutdown = CancellationToken::new();
+        let launched = launch(plan, &shutdown).await.expect("the system starts");
+        let url = launched.urls[name].clone();
+        // Dropping the launched set would stop its tasks: they run until shutdown.
+        tokio::spawn(launched.finish());
         Served { url, shutdown }
     }
 
@@ -88,6 +154,92 @@ impl Served {
 }
 
 impl Drop for Served {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Several systems started together by the launcher, each over a fresh store, wired to each
+/// other as the binary wires them (peers, subscriptions, outbox relays).
+pub struct Stack {
+    pub urls: BTreeMap<&'static str, String>,
+    pub stores: BTreeMap<&'static str, TestDb>,
+    pub faults: BTreeMap<&'static str, Faults>,
+    shutdown: CancellationToken,
+}
+
+/// How a [`Stack`] is set up.
+pub struct StackSetup {
+    pub clock: Arc<dyn Clock>,
+    /// Settings sections by system (the defaults where absent).
+    pub settings: BTreeMap<&'static str, Value>,
+    pub extensions: Extensions,
+    /// Load the demo data into the stores.
+    pub demo_data: bool,
+}
+
+impl Default for StackSetup {
+    fn default() -> Self {
+        StackSetup {
+            clock: Arc::new(SystemClock),
+            settings: BTreeMap::new(),
+            extensions: Extensions::new(),
+            demo_data: true,
+        }
+    }
+}
+
+impl Stack {
+    /// Starts `systems` on `backend`.
+    pub async fn start(backend: Backend, systems: &[&'static dyn System], setup: StackSetup) -> Stack {
+        let mut stores = BTreeMap::new();
+        let mut faults = BTreeMap::new();
+        let mut local = Vec::new();
+        for &system in systems {
+            let descriptor = system.descriptor();
+            let db = match descriptor.migrator {
+                Some(migrator) => {
+                    let store = TestDb::open(backend, descriptor.name, migrator).await;
+                    let db = store.db.clone();
+                    stores.insert(descriptor.name, store);
+                    Some(db)
+                }
+                None => None,
+            };
+            let switch = Faults::default();
+            faults.insert(descriptor.name, switch.clone());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let settings = setup.settings.get(descriptor.name).cloned().unwrap_or(Value::Null);
+            local.push(Local { system, listener, db, faults: switch, settings });
+        }
+        let plan = Plan {
+            registry: systems.to_vec(),
+            local,
+            urls: BTreeMap::new(),
+            clock: setup.clock,
+            extensions: setup.extensions,
+            data_dir: std::env::temp_dir(),
+            demo_data: setup.demo_data,
+        };
+        let shutdown = CancellationToken::new();
+        let launched = launch(plan, &shutdown).await.expect("the systems start");
+        let urls = launched.urls.clone();
+        tokio::spawn(launched.finish());
+        Stack { urls, stores, faults, shutdown }
+    }
+
+    /// `path` on `system`.
+    pub fn url(&self, system: &str, path: &str) -> String {
+        format!("{}{path}", self.urls[system])
+    }
+
+    /// The store of `system`.
+    pub fn db(&self, system: &str) -> &Db {
+        &self.stores[system].db
+    }
+}
+
+impl Drop for Stack {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
@@ -107,7 +259,9 @@ impl CatalogApp {
     pub async fn with_faults(backend: Backend, faults: &Faults) -> CatalogApp {
         let store = TestDb::open(backend, "catalog", &catalog::MIGRATOR).await;
         catalog::seed_demo_data(&store.db).await.expect("seed catalog");
-        CatalogApp { served: Served::start(catalog::service(&store.db, faults)).await, store }
+        let served =
+            Served::system(&catalog::Catalog, &store, Setup { faults: faults.clone(), ..Setup::default() }).await;
+        CatalogApp { served, store }
     }
 }
 
@@ -121,7 +275,7 @@ impl CurrencyApp {
     pub async fn start(backend: Backend) -> CurrencyApp {
         let store = TestDb::open(backend, "currency", &currency::MIGRATOR).await;
         currency::seed_demo_data(&store.db, OffsetDateTime::now_utc()).await.expect("seed rates");
-        CurrencyApp { served: Served::start(currency::service(&store.db, &Faults::default())).await, _store: store }
+        CurrencyApp { served: Served::system(&currency::Currency, &store, Setup::default()).await, _store: store }
     }
 }
 
@@ -141,7 +295,11 @@ impl CartApp {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let settings = Settings { catalog_deadline_ms: 2000, ..Settings::default() };
         let service = CartService::new(&store.db, &catalog.served.url, &settings, clock.clone());
-        let served = Served::start(service.router(&store.db, &Faults::default())).await;
+        let setup = Setup {
+            peers: BTreeMap::from([("catalog", catalog.served.url.clone())]),
+            ..Setup::on(clock.clone()).with_settings(&settings)
+        };
+        let served = Served::system(&cart::Cart, &store, setup).await;
         CartApp { served, catalog, clock, service, store }
     }
 }
@@ -151,14 +309,14 @@ impl CartApp {
 /// (USD unit cents, quantity), and its receipt is in USD without shipping or discount.
 pub fn order_placed(
     customer_id: Option<&str>,
-    status: business_services::checkout::domain::OrderStatus,
+    status: business_services::contracts::order::OrderStatus,
     card_fingerprint: &str,
     lines: &[(i64, u32)],
-) -> business_services::checkout::domain::OrderPlaced {
-    use business_services::catalog::domain::{Dimensions, ProductId, StockClass};
-    use business_services::checkout::domain::{
+) -> business_services::contracts::order::OrderPlaced {
+    use business_services::contracts::order::{
         Address, Amounts, OrderId, OrderPlaced, PaymentSummary, PricedLine, Receipt, ReceiptLine,
     };
+    use business_services::contracts::product::{Dimensions, ProductId, StockClass};
     use business_services::money::{CurrencyCode, Money};
     let usd = |minor| Money::new(CurrencyCode::USD, minor);
     let priced: Vec<PricedLine> = lines

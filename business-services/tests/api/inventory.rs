@@ -3,18 +3,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use business_services::catalog::domain::ProductId;
+use business_services::contracts::product::ProductId;
 use business_services::inventory::client::InventoryClient;
 use business_services::inventory::domain::{ReservationLine, ReservationStatus, ReserveRequest};
 use business_services::inventory::{self, InventoryService, Settings};
 use business_services::platform::Error;
 use business_services::platform::clock::{Clock, ManualClock};
-use business_services::platform::faults::Faults;
 use business_services::platform::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
 use time::OffsetDateTime;
 
+use crate::harness::Setup;
 use crate::harness::{Served, TestDb, on_each_backend};
 use crate::http::{assert_problem, client, json};
 
@@ -33,7 +33,7 @@ impl InventoryApp {
         assert_eq!(inventory::seed_demo_data(&store.db, clock.now()).await.unwrap(), 28);
         assert_eq!(inventory::seed_demo_data(&store.db, clock.now()).await.unwrap(), 0, "seeds once");
         let service = InventoryService::new(&store.db, &Settings::default(), clock.clone());
-        let served = Served::start(service.router(&store.db, &Faults::default())).await;
+        let served = Served::system(&inventory::Inventory, &store, Setup::on(clock.clone())).await;
         InventoryApp { served, clock, service, store }
     }
 

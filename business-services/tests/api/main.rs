@@ -20,4 +20,5 @@ mod http;
 mod inventory;
 mod oms;
 mod payment;
+mod system;
 mod warehouse;

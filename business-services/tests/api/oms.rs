@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use business_services::accounting::domain::Sale;
-use business_services::catalog::domain::{Dimensions, ProductId, StockClass};
-use business_services::checkout::domain::{
+use business_services::contracts::order::{
     Address, Amounts, FreightBooking, ORDER_PLACED, OrderId, OrderPlaced, OrderStatus, PaymentSummary, PricedLine,
     Receipt, ReceiptLine,
 };
+use business_services::contracts::product::{Dimensions, ProductId, StockClass};
 use business_services::money::{CurrencyCode, Money};
 use business_services::oms::ledger::{Ledger, LedgerFuture};
 use business_services::oms::{self, OmsService, Settings};

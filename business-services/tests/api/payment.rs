@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use business_services::launch::{Local, Plan, launch};
 use business_services::money::{CurrencyCode, Money};
 use business_services::payment::client::PaymentClient;
 use business_services::payment::domain::{AuthorizationStatus, AuthorizeRequest, CardDetails, DeclineCode};
@@ -10,7 +11,6 @@ use business_services::payment::{self};
 use business_services::platform::Error;
 use business_services::platform::clock::ManualClock;
 use business_services::platform::faults::Faults;
-use business_services::platform::http::serve;
 use business_services::platform::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
@@ -18,6 +18,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+use crate::harness::Setup;
 use crate::harness::{Served, TestDb, on_each_backend};
 use crate::http::{assert_problem, client, json};
 
@@ -39,7 +40,7 @@ impl PaymentApp {
     async fn start(backend: Backend) -> PaymentApp {
         let store = TestDb::open(backend, "payment", &payment::MIGRATOR).await;
         let clock = Arc::new(ManualClock::new(NOW));
-        let served = Served::start(payment::service(&store.db, &Faults::default(), clock.clone())).await;
+        let served = Served::system(&payment::Payment, &store, Setup::on(clock.clone())).await;
         PaymentApp { served, clock, store, backend }
     }
 
@@ -471,11 +472,26 @@ async fn the_client_takes_a_payment_from_start_to_end() {
 async fn the_hanging_card_times_out_the_caller_and_ends_with_its_request() {
     on_each_backend(|backend| async move {
         let store = TestDb::open(backend, "payment", &payment::MIGRATOR).await;
-        let router = payment::service(&store.db, &Faults::default(), Arc::new(ManualClock::new(NOW)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let local = Local {
+            system: &payment::Payment,
+            listener,
+            db: Some(store.db.clone()),
+            faults: Faults::default(),
+            settings: serde_json::Value::Null,
+        };
+        let plan = Plan {
+            registry: vec![&payment::Payment],
+            local: vec![local],
+            urls: Default::default(),
+            clock: Arc::new(ManualClock::new(NOW)),
+            extensions: Default::default(),
+            data_dir: std::env::temp_dir(),
+            demo_data: false,
+        };
         let shutdown = CancellationToken::new();
-        let server = tokio::spawn(serve(listener, router, shutdown.clone()));
+        let launched = launch(plan, &shutdown).await.unwrap();
+        let url = launched.urls["payment"].clone();
 
         let gateway = PaymentClient::new(&url, Duration::from_millis(200));
         let started = Instant::now();
@@ -491,7 +507,7 @@ async fn the_hanging_card_times_out_the_caller_and_ends_with_its_request() {
         // The hang ended with the requests the caller gave up on: nothing is in flight, so a
         // graceful shutdown (which waits for in-flight requests) finishes at once.
         shutdown.cancel();
-        let stopped = tokio::time::timeout(Duration::from_secs(2), server).await;
+        let stopped = tokio::time::timeout(Duration::from_secs(2), launched.finish()).await;
         assert!(stopped.is_ok(), "a hanging request kept the server busy after its caller left");
     })
     .await;

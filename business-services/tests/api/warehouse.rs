@@ -1,19 +1,19 @@
 //! The warehouse system over HTTP.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use business_services::checkout::domain::OrderId;
+use business_services::contracts::order::OrderId;
+use business_services::contracts::shipment::ShipmentStatus;
 use business_services::platform::Error;
-use business_services::platform::clock::SystemClock;
 use business_services::platform::faults::Faults;
 use business_services::platform::testing::Backend;
 use business_services::warehouse::client::WarehouseClient;
-use business_services::warehouse::domain::{ShipmentStatus, TrackingUpdate};
+use business_services::warehouse::domain::TrackingUpdate;
 use business_services::warehouse::{self};
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
 
+use crate::harness::Setup;
 use crate::harness::{Served, TestDb, on_each_backend};
 use crate::http::{assert_problem, client, json};
 
@@ -28,7 +28,8 @@ impl WarehouseApp {
     pub async fn start(backend: Backend) -> WarehouseApp {
         let store = TestDb::open(backend, "warehouse", &warehouse::MIGRATOR).await;
         let faults = Faults::default();
-        let served = Served::start(warehouse::service(&store.db, &faults, Arc::new(SystemClock))).await;
+        let served =
+            Served::system(&warehouse::Warehouse, &store, Setup { faults: faults.clone(), ..Setup::default() }).await;
         WarehouseApp { served, store, faults }
     }
 

@@ -13,6 +13,7 @@ mod render;
 mod session;
 mod shop;
 
+use business_services::platform::FieldError;
 use std::time::Duration;
 
 use axum::Router;
@@ -51,14 +52,19 @@ impl WebSettings {
     pub fn session_secs(&self) -> i64 {
         i64::from(self.session_days) * 86_400
     }
+}
 
+impl business_services::platform::system::Settings for WebSettings {
     /// Checks every value; names the first bad field.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    fn validate(&self) -> Result<(), FieldError> {
         if !(1_000..=10_000_000).contains(&self.password_iterations) {
-            return Err(("password_iterations", format!("must be 1000 to 10000000, got {}", self.password_iterations)));
+            return Err(FieldError::new(
+                "password_iterations",
+                format!("must be 1000 to 10000000, got {}", self.password_iterations),
+            ));
         }
         if !(1..=365).contains(&self.session_days) {
-            return Err(("session_days", format!("must be 1 to 365, got {}", self.session_days)));
+            return Err(FieldError::new("session_days", format!("must be 1 to 365, got {}", self.session_days)));
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use business_services::cart::domain::Cart;
 use business_services::catalog::api::Categories;
 use business_services::catalog::domain::Product;
-use business_services::checkout::domain::Receipt;
+use business_services::contracts::order::Receipt;
 use business_services::crm::domain::Customer;
 use business_services::currency::client::CurrencyClient;
 use business_services::currency::domain::Rate;

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::platform::client::RequestSigner;
 use crate::platform::clock::Clock;
+use crate::platform::secret::Secret;
 
 /// Names the shared secret that signed a request.
 pub const KEY_ID_HEADER: &str = "x-boutique-key-id";
@@ -101,7 +102,7 @@ pub struct Verified {
 /// Checks a request's signature with the secrets of `callers` (key id → secret) at `now`
 /// (Unix seconds). Whether it was seen before is for the caller to check.
 pub fn check(
-    callers: &BTreeMap<String, String>,
+    callers: &BTreeMap<String, Secret>,
     headers: &HeaderMap,
     method: &str,
     target: &str,
@@ -125,7 +126,7 @@ pub fn check(
     if skew_secs > MAX_SKEW_SECS {
         return Err(Rejection::Stale { skew_secs });
     }
-    if !verify(secret, method, target, timestamp, body, signature) {
+    if !verify(secret.expose(), method, target, timestamp, body, signature) {
         return Err(Rejection::BadSignature(key_id.to_owned()));
     }
     Ok(Verified { key_id: key_id.to_owned(), timestamp, signature: signature.to_owned() })
@@ -185,8 +186,8 @@ mod tests {
 
     const SECRET: &str = "a-shared-secret-of-at-least-32-chars";
 
-    fn callers() -> BTreeMap<String, String> {
-        BTreeMap::from([("checkout".to_owned(), SECRET.to_owned())])
+    fn callers() -> BTreeMap<String, Secret> {
+        BTreeMap::from([("checkout".to_owned(), SECRET.into())])
     }
 
     fn headers(signed: Vec<(String, String)>) -> HeaderMap {

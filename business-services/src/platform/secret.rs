@@ -1,0 +1,56 @@
+//! A secret in configuration (signing keys, shared secrets, tokens): read like a string, written
+//! back as given (the defaults are serialized), but never shown by `Debug`, so logging a
+//! settings struct cannot leak it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A secret string; `{:?}` shows `***`.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that signs or compares with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Its length in characters, for checks of its strength.
+    pub fn chars(&self) -> usize {
+        self.0.chars().count()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret::new(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_value_and_serde_keeps_it() {
+        let secret = Secret::new("s3cr3t-value");
+        assert_eq!(format!("{secret:?}"), "***");
+        assert_eq!(format!("{:?}", Some(&secret)), "Some(***)");
+        let json = serde_json::to_string(&secret).unwrap();
+        assert_eq!(json, "\"s3cr3t-value\"");
+        assert_eq!(serde_json::from_str::<Secret>(&json).unwrap(), secret);
+    }
+}
