@@ -32,10 +32,12 @@ pub enum ModelError {
     /// The provider could not be reached or kept failing (after retries).
     #[error("the model provider is unavailable: {0}")]
     Unavailable(String),
-    /// The provider refused the request (a 4xx other than 429): retrying will not help.
+    /// The provider refused the request (a 4xx other than 429), or answered but withheld the
+    /// answer (status 200: a safety block, a content filter, the model's refusal): retrying will
+    /// not help.
     #[error("the model provider refused the request ({status}): {detail}")]
     Rejected {
-        /// The HTTP status.
+        /// The HTTP status (200 for a withheld answer).
         status: u16,
         /// What the provider said, shortened.
         detail: String,

@@ -1,5 +1,7 @@
 //! Any OpenAI-compatible chat-completions server (Ollama, vLLM, llama.cpp's server, or OpenAI
-//! itself): streamed answers with tool calls, retries on 429 and 5xx.
+//! itself): streamed answers with tool calls, retries on 429 and 5xx. An answer the server's
+//! content filter stops (`finish_reason: content_filter`) or the model refuses (`refusal`) ends
+//! the stream with [`ModelError::Rejected`] (status 200), as a withheld Gemini answer does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -83,6 +85,7 @@ impl ChatModel for OpenAiCompatible {
             let mut events = EventReader::new(response);
             let mut calls = PartialCalls::default();
             let mut usage = Usage::default();
+            let mut refusal = String::new();
             while let Some(event) = events.next().await? {
                 if event.trim() == "[DONE]" {
                     break;
@@ -93,6 +96,10 @@ impl ChatModel for OpenAiCompatible {
                     usage = Usage { input_tokens: counted.prompt_tokens, output_tokens: counted.completion_tokens };
                 }
                 for choice in chunk.choices {
+                    if choice.finish_reason.as_deref() == Some("content_filter") {
+                        return Err(withheld("the answer was withheld: content_filter".into()));
+                    }
+                    refusal.push_str(choice.delta.refusal.as_deref().unwrap_or_default());
                     if let Some(text) = choice.delta.content.filter(|text| !text.is_empty())
                         && !emit(&sender, Chunk::Text(text)).await
                     {
@@ -103,6 +110,9 @@ impl ChatModel for OpenAiCompatible {
                     }
                 }
             }
+            if !refusal.is_empty() {
+                return Err(withheld(format!("the model refused: {refusal}")));
+            }
             for call in calls.finish()? {
                 emit(&sender, Chunk::ToolCall(call)).await;
             }
@@ -110,6 +120,11 @@ impl ChatModel for OpenAiCompatible {
             Ok(())
         })
     }
+}
+
+/// An answer the server withheld or the model refused: retrying will not help.
+fn withheld(detail: String) -> ModelError {
+    ModelError::Rejected { status: 200, detail }
 }
 
 /// The chat-completions request body.
@@ -169,6 +184,8 @@ struct StreamChunk {
 struct StreamChoice {
     #[serde(default)]
     delta: Delta,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +194,8 @@ struct Delta {
     content: Option<String>,
     #[serde(default)]
     tool_calls: Vec<CallDelta>,
+    #[serde(default)]
+    refusal: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

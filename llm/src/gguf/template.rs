@@ -2,7 +2,7 @@
 //! SmolLM2, Llama 3's headers), the tools offered in the system turn, tool calls as
 //! `<tool_call>{…}</tool_call>` and tool results as `<tool_response>` turns.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{ChatRequest, Message};
 
@@ -56,9 +56,11 @@ impl Template {
             let (role, content) = match message {
                 Message::User { text } => ("user", text.clone()),
                 Message::Assistant { text, tool_calls } => {
+                    // Written by hand so the name comes first, as the model writes its calls,
+                    // whichever key order serde_json keeps in this build.
                     let calls = tool_calls.iter().map(|call| {
-                        let call = json!({ "name": call.name, "arguments": call.arguments });
-                        format!("{TOOL_OPEN}{call}</tool_call>")
+                        let name = Value::from(call.name.as_str());
+                        format!("{TOOL_OPEN}{{\"name\":{name},\"arguments\":{}}}</tool_call>", call.arguments)
                     });
                     ("assistant", std::iter::once(text.clone()).chain(calls).collect::<String>())
                 }

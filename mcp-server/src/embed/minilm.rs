@@ -128,3 +128,20 @@ impl Embedder for MiniLm {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the conformance suite on the real model, when `scripts/models` has fetched it.
+    #[tokio::test]
+    async fn minilm_conforms() {
+        let Some(dir) = default_dir().filter(|dir| MiniLm::is_installed(dir)) else {
+            eprintln!("skipped: the embedding model is not installed; run scripts/models");
+            return;
+        };
+        let model = tokio::task::spawn_blocking(move || MiniLm::load(&dir)).await.unwrap().unwrap();
+        assert_eq!((model.model(), model.dimensions()), (MODEL, 384));
+        crate::embed::conformance::run(&model).await;
+    }
+}

@@ -170,34 +170,77 @@ impl Embedder for VertexEmbedder {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
-    use axum::extract::Path;
-    use axum::http::HeaderMap;
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
     use axum::routing::post;
     use axum::{Json, Router};
     use serde_json::{Value, json};
 
-    /// A fake of the predict endpoint: checks the request's shape and embeds each text as a
-    /// vector of its length and task type, so the test can tell the answers apart.
-    async fn predict(Path(path): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Json<Value> {
-        assert_eq!(path, "text-embedding-005:predict");
-        assert!(headers.get("authorization").is_none(), "no token provider, no header");
-        assert_eq!(body["parameters"]["outputDimensionality"], 3);
-        let predictions: Vec<Value> = body["instances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|instance| {
-                let length = instance["content"].as_str().unwrap().len() as f64;
-                let query = if instance["task_type"] == "RETRIEVAL_QUERY" { 1.0 } else { 0.0 };
-                json!({ "embeddings": { "values": [length, query, 0.0], "statistics": { "token_count": 3 } } })
-            })
-            .collect();
-        Json(json!({ "predictions": predictions }))
+    const WIDTH: usize = 16;
+
+    /// What the fake saw, and whether it fails.
+    #[derive(Default)]
+    struct Server {
+        /// The task type of each instance, request by request.
+        requests: Vec<Vec<String>>,
+        /// Answers request `n` (0-based) with this status instead.
+        fail: Option<(usize, StatusCode)>,
     }
 
-    /// An embedder of project `shop` in `europe-west1` talking to `app`.
-    async fn embedder_of(app: Router) -> VertexEmbedder {
+    type Shared = Arc<Mutex<Server>>;
+
+    /// A value of a text's fake embedding, from an FNV-1a hash of its content, task and position.
+    fn component(content: &str, task: &str, position: usize) -> f64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in content.bytes().chain(task.bytes()).chain(position.to_le_bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        (hash % 2001) as f64 / 10.0 - 100.0
+    }
+
+    /// A fake of the predict endpoint: checks the request's shape and embeds each text as
+    /// `outputDimensionality` values derived from its content and task type, not normalized.
+    async fn predict(
+        State(state): State<Shared>,
+        Path(model): Path<String>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> Response {
+        assert_eq!(model, "text-embedding-005:predict");
+        assert!(headers.get("authorization").is_none(), "no token provider, no header");
+        assert_eq!(body["parameters"], json!({ "outputDimensionality": WIDTH, "autoTruncate": true }));
+        let instances = body["instances"].as_array().unwrap();
+        let mut state = state.lock().unwrap();
+        state
+            .requests
+            .push(instances.iter().map(|instance| instance["task_type"].as_str().unwrap().to_owned()).collect());
+        if let Some((at, status)) = state.fail
+            && at + 1 == state.requests.len()
+        {
+            let error = json!({ "error": { "code": status.as_u16(), "message": "permission denied on project" } });
+            return (status, Json(error)).into_response();
+        }
+        let predictions: Vec<Value> = instances
+            .iter()
+            .map(|instance| {
+                let (content, task) = (instance["content"].as_str().unwrap(), instance["task_type"].as_str().unwrap());
+                let values: Vec<f64> = (0..WIDTH).map(|position| component(content, task, position)).collect();
+                json!({ "embeddings": { "values": values, "statistics": { "token_count": 3, "truncated": false } } })
+            })
+            .collect();
+        Json(json!({ "predictions": predictions, "metadata": { "billableCharacterCount": 42 } })).into_response()
+    }
+
+    /// A fake of project `shop` in `europe-west1`, and an embedder talking to it.
+    async fn start(server: Server) -> (Shared, VertexEmbedder) {
+        let state = Arc::new(Mutex::new(server));
+        let app = Router::new()
+            .route("/v1/projects/shop/locations/europe-west1/publishers/google/models/{model}", post(predict))
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -206,31 +249,37 @@ mod tests {
             project: "shop".into(),
             location: "europe-west1".into(),
             model: "text-embedding-005".into(),
-            dimensions: 3,
+            dimensions: WIDTH,
         };
-        VertexEmbedder::new(settings, None)
+        (state, VertexEmbedder::new(settings, None))
     }
 
     #[tokio::test]
-    async fn embeds_through_the_vertex_predict_call() {
-        let app = Router::new()
-            .route("/v1/projects/shop/locations/europe-west1/publishers/google/models/{model}", post(predict));
-        let embedder = embedder_of(app).await;
-        let texts: Vec<String> = (0..40).map(|i| "x".repeat(i + 1)).collect();
-        let documents = embedder.embed(&texts, Purpose::Document).await.unwrap();
-        assert_eq!(documents.len(), 40, "two batches, in order");
-        assert_eq!(documents[39], [1.0, 0.0, 0.0], "normalized");
-        let query = embedder.embed(&texts[..1], Purpose::Query).await.unwrap();
-        let expected = 1.0 / 2f32.sqrt();
-        assert!((query[0][0] - expected).abs() < 1e-6 && (query[0][1] - expected).abs() < 1e-6);
+    async fn the_vertex_embedder_passes_the_conformance_suite() {
+        let (_, embedder) = start(Server::default()).await;
+        crate::embed::conformance::run(&embedder).await;
     }
 
     #[tokio::test]
-    async fn reports_an_error_answer() {
-        let app =
-            Router::new().fallback(|| async { (axum::http::StatusCode::FORBIDDEN, "permission denied on project") });
-        let embedder = embedder_of(app).await;
-        let error = embedder.embed(&["hello".to_owned()], Purpose::Query).await.unwrap_err().to_string();
-        assert!(error.contains("403") && error.contains("permission denied"), "{error}");
+    async fn texts_go_in_batches_of_32_with_their_task_type() {
+        let (state, embedder) = start(Server::default()).await;
+        let texts = crate::embed::conformance::texts();
+        embedder.embed(&texts, Purpose::Document).await.unwrap();
+        embedder.embed(&texts[..2], Purpose::Query).await.unwrap();
+        let requests = &state.lock().unwrap().requests;
+        let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [32, 8, 2]);
+        assert!(requests[..2].iter().flatten().all(|task| task == "RETRIEVAL_DOCUMENT"), "{requests:?}");
+        assert!(requests[2].iter().all(|task| task == "RETRIEVAL_QUERY"), "{requests:?}");
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_is_an_error_even_after_a_good_batch() {
+        for at in [0, 1] {
+            let (_, embedder) = start(Server { fail: Some((at, StatusCode::FORBIDDEN)), ..Server::default() }).await;
+            let texts = crate::embed::conformance::texts();
+            let error = embedder.embed(&texts, Purpose::Document).await.unwrap_err().to_string();
+            assert!(error.contains("403") && error.contains("permission denied"), "batch {at}: {error}");
+        }
     }
 }

@@ -1,15 +1,16 @@
 //! The local GGUF provider against a real model file: SmolLM2-135M-Instruct (Q4_1), which
 //! `scripts/models --model SmolLM2-135M-Instruct` fetches (or `BOUTIQUE_GGUF_MODEL` names
 //! another). A tiny model: these tests check loading, the chat format, streaming and that tool
-//! calls are always valid JSON naming an offered tool, not the quality of its answers.
-#![allow(clippy::unwrap_used)]
+//! calls are always valid JSON naming an offered tool, not the quality of its answers. Skipped,
+//! with the reason printed, when the file is absent.
 
 use std::path::PathBuf;
 
-use futures_util::StreamExt;
 use llm::gguf::{GgufSettings, LocalGguf};
 use llm::{ChatModel, ChatRequest, Chunk, Message, ModelError, ToolSpec};
 use serde_json::json;
+
+use crate::conformance::{self, texts};
 
 fn model_file() -> Option<PathBuf> {
     let path = match std::env::var_os("BOUTIQUE_GGUF_MODEL") {
@@ -64,13 +65,11 @@ async fn a_local_model_streams_answers_and_writes_only_valid_tool_calls() {
     let model = tokio::task::spawn_blocking(move || LocalGguf::load(&settings)).await.unwrap().unwrap();
     assert_eq!(model.name(), "gguf:SmolLM2-135M-Instruct.Q4_1");
 
-    // Plain words stream in pieces, then the usage.
-    let chunks: Vec<Chunk> =
-        model.stream(request("Say hello to the customer.", vec![])).map(Result::unwrap).collect().await;
-    let texts = chunks.iter().filter(|chunk| matches!(chunk, Chunk::Text(_))).count();
-    assert!(texts > 1, "{chunks:?}");
+    // Plain words stream in pieces, then the usage; the same again when asked whole.
+    let chunks = conformance::any_model(&model, request("Say hello to the customer.", vec![])).await;
+    assert!(texts(&chunks).len() > 1, "{chunks:?}");
     let Some(Chunk::Done(usage)) = chunks.last() else { panic!("no usage: {chunks:?}") };
-    assert!(usage.input_tokens > 10 && (1..=48).contains(&usage.output_tokens), "{usage:?}");
+    assert!(usage.input_tokens > 10, "the prompt is counted: {usage:?}");
 
     // Made to call a tool, it names an offered one with a JSON object of arguments.
     let asked = request("Where is my parcel?", tools());
