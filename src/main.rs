@@ -6,7 +6,7 @@ use boutique::config::Config;
 use boutique::systems::{self, System, shown_path};
 use boutique::{audit, chat, dead_letters, eval, mcp};
 use clap::{Parser, Subcommand};
-use mcp_server::token::Role;
+use mcp_contract::token::Role;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 

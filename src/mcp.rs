@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use mcp_contract::token::{Grant, Role, TokenKey, unix_now};
 use mcp_server::McpServer;
-use mcp_server::auth::unix_now;
 use mcp_server::backoffice::SystemUrls;
-use mcp_server::token::{Grant, Role, TokenKey};
 
 use crate::config::Config;
 use crate::systems::{System, url_of};

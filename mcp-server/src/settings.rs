@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use business_services::fraud::{MCP_DEMO_SECRET, MCP_KEY_ID};
+use mcp_contract::token::MIN_SECRET_LEN;
 use serde::{Deserialize, Serialize};
 
 use crate::embed::vertex::VertexSettings;
-use crate::token::MIN_SECRET_LEN;
 
 /// Which embedder turns text into vectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

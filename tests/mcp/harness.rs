@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use boutique::config::Config;
 use boutique::systems::{self, System};
-use mcp_server::auth::unix_now;
-use mcp_server::token::{Grant, Role};
+use mcp_contract::token::{Grant, Role, unix_now};
 use rmcp::RoleClient;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig};
