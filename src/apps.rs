@@ -8,9 +8,9 @@ use business_services::contracts::{order, shipment};
 use business_services::platform::db::Db;
 use business_services::platform::events::BoxFuture;
 use business_services::platform::system::{self, BuildError, Built, Consumes, Context, Descriptor, SeedResult, System};
+use mcp_contract::token::TokenKey;
 use mcp_server::McpServer;
 use mcp_server::backoffice::SystemUrls;
-use mcp_server::token::TokenKey;
 use serde_json::Value;
 use time::OffsetDateTime;
 

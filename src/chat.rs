@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use concierge::{Event, ProviderSettings};
-use mcp_server::auth::unix_now;
-use mcp_server::token::{Grant, Role};
+use mcp_contract::token::{Grant, Role, unix_now};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 

@@ -7,7 +7,7 @@ use boutique::registry::System;
 use boutique::systems::{self, shown_path};
 use boutique::{audit, chat, dead_letters, eval, mcp};
 use clap::{Parser, Subcommand};
-use mcp_server::token::Role;
+use mcp_contract::token::Role;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 

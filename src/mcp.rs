@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use mcp_contract::token::{Grant, Role, TokenKey, unix_now};
 use mcp_server::McpServer;
-use mcp_server::auth::unix_now;
-use mcp_server::token::{Grant, Role, TokenKey};
 
 use crate::apps::mcp_peers;
 use crate::config::Config;

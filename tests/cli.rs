@@ -400,8 +400,9 @@ fn mcp_token_mints_a_token_the_data_folder_key_signs() {
     let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     assert_eq!(token.split('.').count(), 3, "{token}");
     let key = std::fs::read_to_string(workdir.path().join("data/mcp-token.key")).expect("the key file");
-    let key = mcp_server::token::TokenKey::new(key.trim().as_bytes()).expect("a key");
-    let claims = key.verify(&token, "http://127.0.0.1:8094/mcp", mcp_server::auth::unix_now()).expect("a valid token");
+    let key = mcp_contract::token::TokenKey::new(key.trim().as_bytes()).expect("a key");
+    let claims =
+        key.verify(&token, "http://127.0.0.1:8094/mcp", mcp_contract::token::unix_now()).expect("a valid token");
     assert_eq!((claims.sub.as_str(), claims.customer.as_deref()), ("agent-ana", Some("cus-1008")));
     assert_eq!(claims.exp - claims.iat, 900);
 

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use business_services::crm::client::CrmClient;
 use business_services::crm::domain::{Channel, CustomerId, NewTicket, Priority};
+use business_services::platform::rate_limit::RateLimiter;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 use llm::{ChatModel, ChatRequest, Chunk, Message, Reply, Usage};
-use mcp_server::limits::RateLimiter;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 

@@ -16,7 +16,7 @@ use business_services::platform::error::{Error, Problem};
 use business_services::platform::openapi::ProblemResponses;
 use futures_util::StreamExt;
 use llm::Message;
-use mcp_server::token::{Claims, TokenKey};
+use mcp_contract::token::{Claims, TokenKey};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};

@@ -24,7 +24,7 @@ use llm::gguf::{GgufSettings, LocalGguf};
 use llm::openai::{OpenAiCompatible, OpenAiSettings};
 use llm::vertex::{VertexGemini, VertexSettings};
 use llm::{ChatModel, RetryPolicy};
-use mcp_server::token::TokenKey;
+use mcp_contract::token::TokenKey;
 use serde::{Deserialize, Serialize};
 
 pub use agent::{Concierge, Event, Limits};

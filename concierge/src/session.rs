@@ -1,8 +1,7 @@
 //! Who is talking: a signed session token (the storefront or dashboard mints it at sign-in,
 //! `boutique chat` for operators), and the scope a conversation reads within.
 
-use mcp_server::auth::unix_now;
-use mcp_server::token::{Claims, Role, TokenKey};
+use mcp_contract::token::{Claims, Role, TokenKey, unix_now};
 
 /// The audience of session tokens.
 pub const AUDIENCE: &str = "boutique-concierge";

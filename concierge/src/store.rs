@@ -75,7 +75,7 @@ impl ConversationStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let role: String = row.try_get("role")?;
-        let role = mcp_server::token::Role::parse(&role).map_err(|why| sqlx::Error::Decode(why.into()))?;
+        let role = mcp_contract::token::Role::parse(&role).map_err(|why| sqlx::Error::Decode(why.into()))?;
         Ok(Some(Conversation {
             id: row.try_get("id")?,
             scope: Scope {

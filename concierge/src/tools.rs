@@ -9,8 +9,7 @@ use business_services::cart::domain::CartId;
 use business_services::catalog::client::CatalogClient;
 use investigator::{CapabilityToken, InvestigationRequest, Investigator};
 use llm::{ToolCall, ToolSpec};
-use mcp_server::auth::unix_now;
-use mcp_server::token::{Grant, TokenKey};
+use mcp_contract::token::{Grant, TokenKey, unix_now};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -251,7 +250,7 @@ pub fn help(query: &str) -> Value {
         .map(str::to_lowercase)
         .filter(|word| word.len() > 2 && !QUESTION_WORDS.contains(&word.as_str()))
         .collect();
-    let mut scored: Vec<(usize, mcp_server::content::Article)> = mcp_server::content::articles()
+    let mut scored: Vec<(usize, mcp_contract::content::Article)> = mcp_contract::content::articles()
         .into_iter()
         .map(|article| {
             let (title, body) = (article.title.to_lowercase(), article.body.to_lowercase());

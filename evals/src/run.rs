@@ -9,8 +9,7 @@ use concierge::Event;
 use futures_util::StreamExt;
 use investigator::CapabilityToken;
 use investigator::mcp::McpSession;
-use mcp_server::auth::unix_now;
-use mcp_server::token::{Grant, Role, TokenKey};
+use mcp_contract::token::{Grant, Role, TokenKey, unix_now};
 use serde_json::{Value, json};
 
 use crate::case::{Case, Forbidden, Leak, Suite};

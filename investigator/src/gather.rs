@@ -2,7 +2,7 @@
 //! conclusions drawn from them. Every typed fact of a report comes from here, never from a
 //! model.
 
-use mcp_server::views::{Listing, NoteView, ProductView, ShipmentView, TextListing, TicketView};
+use mcp_contract::views::{Listing, NoteView, ProductView, ShipmentView, TextListing, TicketView};
 use serde_json::json;
 use time::Date;
 
@@ -90,7 +90,7 @@ async fn resolve_order(
     request: &InvestigationRequest,
     report: &mut InvestigationReport,
 ) -> Result<Option<String>, InvestigationError> {
-    let listing: Option<Listing<mcp_server::views::OrderSummary>> =
+    let listing: Option<Listing<mcp_contract::views::OrderSummary>> =
         keep(report, session.read("list_orders", json!({ "limit": 20 })).await?);
     report.orders = listing.map(|listing| listing.items).unwrap_or_default();
     let chosen = match &request.order_id {

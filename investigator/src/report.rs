@@ -1,7 +1,7 @@
 //! What the Investigator answers: typed facts read through the MCP server's tools, the rules'
 //! conclusions drawn from them, and free text only as bounded, marked data.
 
-use mcp_server::views::{
+use mcp_contract::views::{
     CustomerProfile, FraudView, LoyaltyView, OrderSummary, OrderView, PaymentView, ProductView, ShipmentView, Timeline,
 };
 use schemars::JsonSchema;

@@ -1,12 +1,12 @@
 //! Conclusions the Investigator draws from the facts by the store's written rules (the returns
-//! and shipping policies in `mcp-server/content/policies`), so no model has to.
+//! and shipping policies in `mcp-contract/content/policies`), so no model has to.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime};
 
-use mcp_server::views::{OrderView, ShipmentView, Timeline};
+use mcp_contract::views::{OrderView, ShipmentView, Timeline};
 
 /// Days after delivery within which an order may be returned (returns policy, "Return window").
 pub const RETURN_DAYS: i64 = 30;
@@ -150,7 +150,7 @@ pub fn return_window(status: &str, timeline: &Timeline, today: Date) -> ReturnWi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcp_server::views::TimelineEntry;
+    use mcp_contract::views::TimelineEntry;
     use time::macros::date;
 
     fn timeline(entries: &[(&str, &str)]) -> Timeline {

@@ -71,7 +71,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::token::{Claims, Role};
+    use mcp_contract::token::{Claims, Role};
 
     /// Collects what the subscriber writes.
     #[derive(Clone, Default)]

@@ -1,21 +1,13 @@
 //! Bearer capability tokens on every HTTP request: RFC 9728 protected-resource metadata, and a
 //! 401 with `WWW-Authenticate` pointing at it when the token is missing or not acceptable.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use mcp_contract::token::{Claims, Role, TokenError, TokenKey, unix_now};
 use serde_json::json;
-
-use crate::token::{Claims, Role, TokenError, TokenKey};
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
-}
 
 /// Who is calling, from a checked token.
 #[derive(Debug, Clone, PartialEq, Eq)]

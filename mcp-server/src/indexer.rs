@@ -9,16 +9,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use business_services::oms::domain::OrderDetail;
+use mcp_contract::content;
+use mcp_contract::token::unix_now;
+use mcp_contract::views::name_of;
 use serde::Serialize;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::unix_now;
 use crate::backoffice::BackOffice;
-use crate::content;
 use crate::search::SearchEngine;
 use crate::search::document::{DocKind, Document};
-use crate::views::name_of;
 
 /// How many of the latest orders a full pass indexes.
 const RECENT_ORDERS: u32 = 100;
@@ -151,7 +151,7 @@ impl Indexer {
     }
 
     async fn read_everything(&self) -> anyhow::Result<usize> {
-        let mut documents: Vec<Document> = content::articles().iter().map(content::Article::document).collect();
+        let mut documents: Vec<Document> = content::articles().iter().map(Document::from).collect();
         documents.extend(self.backoffice.products().await?.into_iter().map(|product| Document {
             id: format!("product:{}", product.id),
             kind: DocKind::Product,

@@ -6,9 +6,12 @@
 //! ([`backoffice`]) under a service identity the systems refuse writes from, and its own vector
 //! index is written only by the [`indexer`], never by a tool.
 //!
-//! - [`token`]: capability tokens (HS256 JWTs) and roles; [`auth`]: checking them per request.
-//! - [`tools`]: the MCP handler (tools, resources, prompts); [`views`]: what tools return,
-//!   masked by role; [`limits`]: caps and rate limits; [`audit`]: one line per call.
+//! Its contract with clients lives in the `mcp-contract` crate: the capability tokens (HS256
+//! JWTs) and roles, the views tools return, masked by role, and the help articles and policies
+//! served as resources.
+//!
+//! - [`auth`]: checking tokens per request; [`tools`]: the MCP handler (tools, resources,
+//!   prompts); [`limits`]: answer caps; [`audit`]: one line per call.
 //! - [`search`]: lexical, dense and hybrid ranking over a [`search::index::VectorIndex`]
 //!   (Qdrant Edge in process, or a Qdrant server); [`embed`]: all-MiniLM-L6-v2 in process, or
 //!   Vertex AI.
@@ -17,7 +20,6 @@
 pub mod audit;
 pub mod auth;
 pub mod backoffice;
-pub mod content;
 pub mod embed;
 pub mod http;
 pub mod indexer;
@@ -25,9 +27,7 @@ pub mod limits;
 pub mod prompts;
 pub mod search;
 pub mod settings;
-pub mod token;
 pub mod tools;
-pub mod views;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +35,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use business_services::platform::clock::SystemClock;
+use business_services::platform::rate_limit::RateLimiter;
 use business_services::platform::signing::HmacSigner;
+use mcp_contract::token::TokenKey;
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
@@ -45,13 +47,12 @@ use crate::embed::Embedder;
 use crate::embed::minilm::MiniLm;
 use crate::embed::vertex::VertexEmbedder;
 use crate::indexer::Indexer;
-use crate::limits::{Caps, RateLimiter};
+use crate::limits::Caps;
 use crate::search::SearchEngine;
 use crate::search::edge::EdgeIndex;
 use crate::search::index::{ExactIndex, VectorIndex};
 use crate::search::qdrant::QdrantIndex;
 use crate::settings::{EmbedderSettings, IndexSettings, Settings};
-use crate::token::TokenKey;
 use crate::tools::{BackOfficeServer, Shared};
 
 /// A configured server: what HTTP and stdio sessions share, and its indexer.

@@ -5,10 +5,10 @@ use business_services::platform::FieldError;
 use std::path::PathBuf;
 
 use business_services::contracts::keys::{MCP_DEMO_SECRET, MCP_KEY_ID};
+use mcp_contract::token::MIN_SECRET_LEN;
 use serde::{Deserialize, Serialize};
 
 use crate::embed::vertex::VertexSettings;
-use crate::token::MIN_SECRET_LEN;
 
 /// Which embedder turns text into vectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,13 @@ use std::time::Instant;
 use business_services::contracts::order::{OrderId, Receipt};
 use business_services::contracts::product::ProductId;
 use business_services::platform::Error;
+use business_services::platform::rate_limit::RateLimiter;
+use mcp_contract::content;
+use mcp_contract::token::unix_now;
+use mcp_contract::views::{
+    CustomerProfile, FraudView, Listing, LoyaltyView, NoteView, OrderSummary, OrderView, PaymentView, ProductView,
+    SearchHit, SearchResults, ShipmentView, TextListing, TicketView, Timeline, TimelineEntry, UNTRUSTED, name_of,
+};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{Extension, ToolCallContext};
 use rmcp::handler::server::wrapper::{Json, Parameters};
@@ -20,16 +27,12 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::auth::{Caller, unix_now};
+use crate::auth::Caller;
 use crate::backoffice::BackOffice;
-use crate::limits::{Caps, RateLimiter};
+use crate::limits::Caps;
 use crate::search::document::{DocKind, Filter, PUBLIC, customer_audience};
 use crate::search::{Ranking, SearchEngine};
-use crate::views::{
-    CustomerProfile, FraudView, Listing, LoyaltyView, NoteView, OrderSummary, OrderView, PaymentView, ProductView,
-    SearchHit, SearchResults, ShipmentView, TextListing, TicketView, Timeline, TimelineEntry, UNTRUSTED, name_of,
-};
-use crate::{audit, content, prompts};
+use crate::{audit, prompts};
 
 /// What every session of the server shares.
 #[derive(Debug)]

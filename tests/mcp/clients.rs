@@ -103,7 +103,7 @@ async fn the_inspector_cli_lists_and_calls_the_tools_over_http_and_stdio() {
     let home = tempfile::tempdir().unwrap();
     let url = store.mcp_url();
     let bearer =
-        format!("Authorization: Bearer {}", store.token("agent-ana", mcp_server::token::Role::Agent, Some(ALICE)));
+        format!("Authorization: Bearer {}", store.token("agent-ana", mcp_contract::token::Role::Agent, Some(ALICE)));
     let order = store.orders[ALICE].clone();
     let http = |args: Vec<String>| {
         let (inspector, home, url, bearer) = (inspector.clone(), home.path().to_owned(), url.clone(), bearer.clone());
@@ -126,7 +126,7 @@ async fn the_inspector_cli_lists_and_calls_the_tools_over_http_and_stdio() {
     // Over stdio: the binary as a desktop client would start it, reading the running systems.
     let binary = env!("CARGO_BIN_EXE_boutique");
     let data_dir = store.config.data_dir.display().to_string();
-    let token = store.token("agent-ana", mcp_server::token::Role::Agent, Some(ALICE));
+    let token = store.token("agent-ana", mcp_contract::token::Role::Agent, Some(ALICE));
     let mut env =
         vec![format!("MCP_TOKEN={token}"), "BOUTIQUE_MCP__EMBEDDER__KIND=none".to_owned(), "RUST_LOG=warn".to_owned()];
     for system in System::all() {

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use boutique::registry::System;
-use mcp_server::auth::unix_now;
-use mcp_server::token::{Grant, Role};
+use mcp_contract::token::{Grant, Role, unix_now};
 use serde_json::{Value, json};
 
 use crate::harness::{ALICE, BOB, Store, call, connect, get_json, ok};

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use boutique::config::Config;
 use boutique::registry::System;
-use boutique::systems::{self};
-use mcp_server::auth::unix_now;
-use mcp_server::token::{Grant, Role};
+use boutique::systems;
+use mcp_contract::token::{Grant, Role, unix_now};
 use rmcp::RoleClient;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use boutique::registry::System;
 use llm::scripted::{self, ScriptedModel};
 use llm::{ChatRequest, Message, Reply, ToolCall};
-use mcp_server::token::Role;
+use mcp_contract::token::Role;
 use serde_json::{Value, json};
 
 use crate::concierge::{ask, open, session, tools_run};

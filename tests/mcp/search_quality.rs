@@ -2,9 +2,9 @@
 //! recall@5 of lexical, dense and hybrid ranking through the `search` tool, with the real
 //! embedding model. The figures are printed; run with `--nocapture` to see them.
 
+use mcp_contract::token::Role;
 use mcp_server::embed::minilm::{MiniLm, default_dir};
 use mcp_server::settings::EmbedderSettings;
-use mcp_server::token::Role;
 use serde::Deserialize;
 use serde_json::json;
 

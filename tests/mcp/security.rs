@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use boutique::registry::System;
-use mcp_server::token::{Grant, Role, TokenKey};
+use mcp_contract::token::{Grant, Role, TokenKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -93,7 +93,7 @@ async fn initialize_at_host(
 async fn forged_expired_and_misaddressed_tokens_get_401() {
     let store = Store::start(|_| {}).await;
     let grant = Grant { subject: ALICE.into(), role: Role::Customer, customer: None, ttl: Duration::from_secs(600) };
-    let now = mcp_server::auth::unix_now();
+    let now = mcp_contract::token::unix_now();
     let key = boutique::mcp::token_key(&store.config).unwrap();
     let other_key = TokenKey::new(&[7; 32]).unwrap();
     let valid = key.mint(&grant, &store.mcp_url(), now).unwrap();

@@ -1,6 +1,6 @@
 //! What the tools answer, masked by role.
 
-use mcp_server::token::Role;
+use mcp_contract::token::Role;
 use serde_json::json;
 
 use crate::harness::{ALICE, Store, call, connect, ok, refused};

@@ -1,6 +1,6 @@
 //! What every business system shares: errors, extractors, the store, the HTTP service shell,
 //! peer clients, service identities, the operator's credential, trace context, time and
-//! pagination.
+//! pagination; and per-subject rate limits, for the services built over the systems.
 
 pub mod admin;
 pub mod client;
@@ -17,6 +17,7 @@ pub mod identity;
 pub mod openapi;
 pub mod outbox;
 pub mod page;
+pub mod rate_limit;
 pub mod secret;
 pub mod signing;
 pub mod system;

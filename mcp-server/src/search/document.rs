@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use mcp_contract::content::{Article, ArticleKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -53,6 +54,15 @@ impl fmt::Display for DocKind {
     }
 }
 
+impl From<ArticleKind> for DocKind {
+    fn from(kind: ArticleKind) -> DocKind {
+        match kind {
+            ArticleKind::Help => DocKind::Help,
+            ArticleKind::Policy => DocKind::Policy,
+        }
+    }
+}
+
 /// The audience of public documents.
 pub const PUBLIC: &str = "public";
 
@@ -95,6 +105,21 @@ impl Document {
     }
 }
 
+/// An article's searchable document: `help:<slug>` or `policy:<slug>`, public.
+impl From<&Article> for Document {
+    fn from(article: &Article) -> Document {
+        let kind = DocKind::from(article.kind);
+        Document {
+            id: format!("{}:{}", kind.name(), article.slug),
+            kind,
+            title: article.title.clone(),
+            text: article.body.clone(),
+            customer_id: None,
+            updated_at: 0,
+        }
+    }
+}
+
 /// The numeric point id a vector engine stores for document `id` (Qdrant ids are integers or
 /// UUIDs): the first 8 bytes of its SHA-256; collisions are negligible at this scale.
 pub fn point_id(id: &str) -> u64 {
@@ -117,5 +142,22 @@ impl Filter {
     /// Whether `kind` and `audience` pass.
     pub fn accepts(&self, kind: DocKind, audience: &str) -> bool {
         (self.kinds.is_empty() || self.kinds.contains(&kind)) && self.audiences.iter().any(|a| a == audience)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn articles_are_public_documents_named_as_their_resources() {
+        let articles = mcp_contract::content::articles();
+        assert!(articles.iter().any(|article| article.kind == ArticleKind::Policy));
+        for article in &articles {
+            let document = Document::from(article);
+            assert_eq!(document.id, format!("{}:{}", article.kind.name(), article.slug));
+            assert_eq!(document.kind.name(), article.kind.name());
+            assert!(document.kind.is_public() && document.audience() == PUBLIC);
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use business_services::crm::seed::demo_logins;
 use business_services::platform::db::Db;
-use mcp_server::token::Role;
+use mcp_contract::token::Role;
 use sqlx::Row;
 use time::OffsetDateTime;
 

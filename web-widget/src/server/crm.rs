@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use business_services::platform::error::Error;
 use leptos::prelude::*;
-use mcp_server::token::Role;
-use mcp_server::views::{
+use mcp_contract::token::Role;
+use mcp_contract::views::{
     CustomerProfile, FraudView, Listing, LoyaltyView, NoteView, OrderSummary, PaymentView, TextListing, TicketView,
     mask_email,
 };

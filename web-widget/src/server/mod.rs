@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use business_services::platform::db::Db;
 use business_services::platform::error::Error;
-use mcp_server::token::TokenKey;
+use mcp_contract::token::TokenKey;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 

@@ -14,7 +14,7 @@ use business_services::money::{CurrencyCode, Money, Rounding};
 use business_services::payment::test_cards::approved_card_number;
 use business_services::platform::error::Error;
 use leptos::prelude::*;
-use mcp_server::views::{Listing, OrderSummary, OrderView, ShipmentView, Timeline};
+use mcp_contract::views::{Listing, OrderSummary, OrderView, ShipmentView, Timeline};
 use serde::Deserialize;
 use serde_json::json;
 

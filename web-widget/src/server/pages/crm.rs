@@ -3,7 +3,7 @@
 //! role, so contact details, notes and risk reasons appear exactly as that role may see them.
 
 use leptos::prelude::*;
-use mcp_server::views::{
+use mcp_contract::views::{
     CustomerProfile, FraudView, LoyaltyView, NoteView, OrderSummary, OrderView, PaymentView, ShipmentView, TicketView,
     Timeline,
 };

@@ -2,7 +2,7 @@
 //! lines, timeline and shipments. Shared by the customer's account and the CRM dashboard.
 
 use leptos::prelude::*;
-use mcp_server::views::{OrderSummary, OrderView, ShipmentView, Timeline};
+use mcp_contract::views::{OrderSummary, OrderView, ShipmentView, Timeline};
 
 use super::when;
 

@@ -7,7 +7,7 @@
 //! and, when the token reads one customer's data, `customer`.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,6 +23,11 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub const MAX_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Clock skew tolerated between the minting and the checking machine.
 const LEEWAY_SECS: i64 = 30;
+
+/// Seconds since the Unix epoch: the `now` tokens are minted and checked at.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
 
 /// What the holder of a token is to the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

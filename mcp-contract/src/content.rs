@@ -1,17 +1,35 @@
-//! Help articles and store policies: markdown files in `mcp-server/content/`, built into the
-//! binary, served as MCP resources and indexed for search.
+//! Help articles and store policies: markdown files in `mcp-contract/content/`, built into the
+//! binary. The MCP server serves them as resources at their [`Article::uri`] and indexes them
+//! for search; the Concierge answers help questions from them and cites the same URIs.
 
 use include_dir::{Dir, include_dir};
 
-use crate::search::document::{DocKind, Document};
-
 static CONTENT: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/content");
+
+/// Which shelf an article is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleKind {
+    /// A help article: how something works, what to do.
+    Help,
+    /// A store policy: what the store commits to.
+    Policy,
+}
+
+impl ArticleKind {
+    /// Its name, as in resource URIs (`boutique://help/…`) and search document ids (`help:…`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ArticleKind::Help => "help",
+            ArticleKind::Policy => "policy",
+        }
+    }
+}
 
 /// A help article or policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
     /// `help` or `policy`.
-    pub kind: DocKind,
+    pub kind: ArticleKind,
     /// File name without `.md`.
     pub slug: String,
     /// The `# Title` line.
@@ -25,23 +43,11 @@ impl Article {
     pub fn uri(&self) -> String {
         format!("boutique://{}/{}", self.kind.name(), self.slug)
     }
-
-    /// The searchable document.
-    pub fn document(&self) -> Document {
-        Document {
-            id: format!("{}:{}", self.kind.name(), self.slug),
-            kind: self.kind,
-            title: self.title.clone(),
-            text: self.body.clone(),
-            customer_id: None,
-            updated_at: 0,
-        }
-    }
 }
 
 /// Every article, help first, each folder in file-name order.
 pub fn articles() -> Vec<Article> {
-    [("help", DocKind::Help), ("policies", DocKind::Policy)]
+    [("help", ArticleKind::Help), ("policies", ArticleKind::Policy)]
         .into_iter()
         .flat_map(|(folder, kind)| {
             let mut files: Vec<_> = CONTENT.get_dir(folder).map(|dir| dir.files().collect()).unwrap_or_default();
@@ -69,8 +75,8 @@ mod tests {
     #[test]
     fn every_article_has_a_title_and_a_body() {
         let articles = articles();
-        assert!(articles.iter().filter(|a| a.kind == DocKind::Help).count() >= 10);
-        assert!(articles.iter().filter(|a| a.kind == DocKind::Policy).count() >= 5);
+        assert!(articles.iter().filter(|a| a.kind == ArticleKind::Help).count() >= 10);
+        assert!(articles.iter().filter(|a| a.kind == ArticleKind::Policy).count() >= 5);
         for article in &articles {
             assert!(!article.title.is_empty() && article.body.len() > 200, "{} is too thin", article.uri());
         }
