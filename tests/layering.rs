@@ -3,6 +3,9 @@
 //! its `client`, the typed client with the types on its wire), and nothing low (the platform,
 //! money, the shared contracts) imports a system.
 
+// A failed unwrap is a failed test, with its location: what a test wants.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -137,6 +137,16 @@ impl Pushed<serde_json::Value> {
     }
 }
 
+/// A boxed future, so the traits can be used as `dyn`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Publishes messages to topics.
+pub trait Publisher: Send + Sync + Debug {
+    /// Publishes `message` on its topic. Publishing a message id again changes nothing on
+    /// backends that can tell (embedded, NATS); consumers deduplicate on the event id anyway.
+    fn publish<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<()>>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,14 +186,4 @@ mod tests {
         let bad = pushed("order.placed", serde_json::json!("x")).payload_of::<u32>("order.placed").unwrap_err();
         assert!(matches!(bad, Error::BadRequest { detail } if detail.contains("evt_1")));
     }
-}
-
-/// A boxed future, so the traits can be used as `dyn`.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Publishes messages to topics.
-pub trait Publisher: Send + Sync + Debug {
-    /// Publishes `message` on its topic. Publishing a message id again changes nothing on
-    /// backends that can tell (embedded, NATS); consumers deduplicate on the event id anyway.
-    fn publish<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<()>>;
 }
