@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 /// The workspace's crates, lowest first: a crate may depend only on crates of a lower layer.
 const CRATE_LAYERS: &[&[&str]] = &[
-    &["sse-decoder", "llm", "business-services"],
+    &["sse-decoder"],
+    &["llm", "business-services"],
     &["mcp-contract"],
     &["mcp-server", "investigator"],
     &["concierge"],
