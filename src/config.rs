@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use business_services::platform::Error;
 use business_services::platform::db::{Db, redact};
 use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
+use business_services::platform::secret::Secret;
 use business_services::{broker, cart, checkout, fraud, furniture, inventory, oms};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -31,7 +32,7 @@ pub struct Config {
     /// there (at least 2 each): together they must stay under the server's `max_connections`.
     pub database_connections: u32,
     /// Bearer token that opens each system's admin API (`/admin/…`); closed when unset.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// Fault injection per system, e.g. `[[faults.catalog.rules]] latency_ms = 200`.
     pub faults: BTreeMap<String, FaultSettings>,
     /// Cart settings.
@@ -219,7 +220,7 @@ impl Config {
                 return Err(ConfigError::new(format!("faults.{name}.{field}"), message));
             }
         }
-        if self.admin_token.as_ref().is_some_and(|token| token.len() < 16) {
+        if self.admin_token.as_ref().is_some_and(|token| token.chars() < 16) {
             return Err(ConfigError::new("admin_token", "must be at least 16 characters"));
         }
         let sections = self.sections();
@@ -258,7 +259,7 @@ impl Config {
 
     /// The live fault settings of the system called `name`, with the admin token that opens them.
     pub fn faults(&self, name: &str) -> Faults {
-        Faults::new(self.faults.get(name).cloned().unwrap_or_default(), self.admin_token.clone())
+        Faults::new(self.faults.get(name).cloned().unwrap_or_default(), self.admin_token.as_ref())
     }
 
     /// The database URL of the system called `name`.

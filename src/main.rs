@@ -216,7 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match action {
                 DeadLetterAction::List { subscription } => dead_letters::list(&broker, subscription.as_deref()).await,
                 DeadLetterAction::Replay { subscription, message_id } => {
-                    let token = config.admin_token.as_deref();
+                    let token = config.admin_token.as_ref().map(|token| token.expose());
                     dead_letters::replay(&broker, token, &subscription, message_id.as_deref()).await
                 }
             }

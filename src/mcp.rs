@@ -20,7 +20,7 @@ pub fn key_file(config: &Config) -> PathBuf {
 /// first use (readable by its owner only).
 pub fn token_key(config: &Config) -> anyhow::Result<TokenKey> {
     let secret = match &config.mcp.token_secret {
-        Some(secret) => secret.clone(),
+        Some(secret) => secret.expose().to_owned(),
         None => read_or_create_key(&key_file(config))?,
     };
     TokenKey::new(secret.as_bytes()).map_err(|why| anyhow::anyhow!("configuration key `mcp.token_secret`: {why}"))

@@ -88,7 +88,7 @@ impl McpServer {
             }
         };
         let search = SearchEngine::new(index, embedder);
-        let signer = HmacSigner::new(&settings.fraud_key_id, &settings.fraud_secret, Arc::new(SystemClock));
+        let signer = HmacSigner::new(&settings.fraud_key_id, settings.fraud_secret.expose(), Arc::new(SystemClock));
         let backoffice = BackOffice::new(urls, Arc::new(signer));
         let shared = Arc::new(Shared {
             backoffice: backoffice.clone(),

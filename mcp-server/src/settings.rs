@@ -2,6 +2,7 @@
 //! environment).
 
 use business_services::platform::FieldError;
+use business_services::platform::secret::Secret;
 use std::path::PathBuf;
 
 use business_services::contracts::keys::{MCP_DEMO_SECRET, MCP_KEY_ID};
@@ -46,12 +47,12 @@ pub enum IndexSettings {
 }
 
 /// The MCP server's settings.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// The secret that signs capability tokens (at least 32 bytes). When unset, `boutique`
     /// generates one into `<data_dir>/mcp-token.key` on first use.
-    pub token_secret: Option<String>,
+    pub token_secret: Option<Secret>,
     /// The most rows one answer lists.
     pub max_rows: usize,
     /// The most bytes of rows one answer carries.
@@ -71,28 +72,9 @@ pub struct Settings {
     /// The key id the fraud engine knows this server by.
     pub fraud_key_id: String,
     /// The secret it signs fraud requests with.
-    pub fraud_secret: String,
+    pub fraud_secret: Secret,
     /// Seconds between full index passes.
     pub resync_secs: u64,
-}
-
-/// Shows which settings are set, never the secrets.
-impl std::fmt::Debug for Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("token_secret", &self.token_secret.as_ref().map(|_| "***"))
-            .field("max_rows", &self.max_rows)
-            .field("max_bytes", &self.max_bytes)
-            .field("calls_per_minute", &self.calls_per_minute)
-            .field("burst", &self.burst)
-            .field("allowed_hosts", &self.allowed_hosts)
-            .field("allowed_origins", &self.allowed_origins)
-            .field("embedder", &self.embedder)
-            .field("index", &self.index)
-            .field("fraud_key_id", &self.fraud_key_id)
-            .field("resync_secs", &self.resync_secs)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Default for Settings {
@@ -108,7 +90,7 @@ impl Default for Settings {
             embedder: EmbedderSettings::Local { model_dir: None },
             index: IndexSettings::Edge,
             fraud_key_id: MCP_KEY_ID.to_owned(),
-            fraud_secret: MCP_DEMO_SECRET.to_owned(),
+            fraud_secret: MCP_DEMO_SECRET.into(),
             resync_secs: 60,
         }
     }
@@ -119,7 +101,7 @@ impl business_services::platform::system::Settings for Settings {
     fn validate(&self) -> Result<(), FieldError> {
         let bad = |key: &'static str, message: String| Err(FieldError::new(key, message));
         if let Some(secret) = &self.token_secret
-            && secret.len() < MIN_SECRET_LEN
+            && secret.expose().len() < MIN_SECRET_LEN
         {
             return bad("token_secret", format!("must be at least {MIN_SECRET_LEN} bytes"));
         }

@@ -46,7 +46,7 @@
 pub mod api;
 pub mod client;
 pub mod domain;
-pub mod store;
+pub(crate) mod store;
 
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;

@@ -5,8 +5,8 @@
 
 pub mod api;
 pub mod domain;
-pub mod saga;
-pub mod store;
+pub(crate) mod saga;
+pub(crate) mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +34,7 @@ use crate::platform::http::{self, ReadinessCheck};
 use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use crate::platform::tasks;
 use saga::Peers;
-pub use saga::Settings;
+pub use saga::{CrashPoint, Settings};
 use store::CheckoutStore;
 
 /// The checkout's schema migrations.

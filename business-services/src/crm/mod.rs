@@ -37,7 +37,7 @@ pub mod api;
 pub mod client;
 pub mod domain;
 pub mod seed;
-pub mod store;
+pub(crate) mod store;
 
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;

@@ -3,7 +3,7 @@
 pub mod api;
 pub mod client;
 pub mod domain;
-pub mod store;
+pub(crate) mod store;
 
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;

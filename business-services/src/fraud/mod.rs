@@ -14,7 +14,7 @@
 pub mod api;
 pub mod client;
 pub mod domain;
-pub mod store;
+pub(crate) mod store;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

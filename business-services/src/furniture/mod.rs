@@ -10,7 +10,7 @@
 pub mod api;
 pub mod client;
 pub mod domain;
-pub mod store;
+pub(crate) mod store;
 
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::Migrator;

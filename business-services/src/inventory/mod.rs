@@ -13,7 +13,7 @@
 pub mod api;
 pub mod client;
 pub mod domain;
-pub mod store;
+pub(crate) mod store;
 
 use std::sync::Arc;
 use std::time::Duration;

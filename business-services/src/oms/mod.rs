@@ -10,7 +10,7 @@ pub mod api;
 pub mod domain;
 pub mod fulfilment;
 pub mod ledger;
-pub mod store;
+pub(crate) mod store;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -25,7 +25,7 @@
 pub mod api;
 pub mod client;
 pub mod domain;
-pub mod store;
+pub(crate) mod store;
 pub mod test_cards;
 
 use sqlx::migrate::Migrator;

@@ -13,6 +13,7 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use super::error::Error;
+use super::secret::Secret;
 
 /// The security scheme's name in the OpenAPI documents of routes that need [`Operator`].
 pub const SECURITY_SCHEME: &str = "operator";
@@ -29,8 +30,8 @@ impl fmt::Debug for AdminToken {
 
 impl AdminToken {
     /// The token `token`, or a closed admin API when `None`.
-    pub fn new(token: Option<String>) -> Self {
-        AdminToken(token.map(Into::into))
+    pub fn new(token: Option<&Secret>) -> Self {
+        AdminToken(token.map(|token| token.expose().into()))
     }
 
     /// Checks the `Authorization: Bearer …` header of a request against the token: 401 when it
@@ -100,7 +101,7 @@ mod tests {
 
     #[test]
     fn only_the_configured_token_opens_and_none_closes() {
-        let token = AdminToken::new(Some("correct-horse-battery".into()));
+        let token = AdminToken::new(Some(&"correct-horse-battery".into()));
         assert!(token.authorize(Some("Bearer correct-horse-battery")).is_ok());
         for wrong in [None, Some("Bearer correct-horse"), Some("correct-horse-battery"), Some("Basic abc")] {
             assert!(matches!(token.authorize(wrong), Err(Error::Unauthorized { .. })), "{wrong:?}");
@@ -112,7 +113,7 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_token() {
-        let shown = format!("{:?}", AdminToken::new(Some("correct-horse-battery".into())));
+        let shown = format!("{:?}", AdminToken::new(Some(&"correct-horse-battery".into())));
         assert!(!shown.contains("horse"), "{shown}");
     }
 }

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::admin::{AdminToken, Operator};
 use super::error::{Error, Result};
 use super::extract::ApiJson;
+use super::secret::Secret;
 
 /// One fault: requests matching `method` and `path` wait `latency_ms`, then fail with
 /// probability `error_rate`.
@@ -107,7 +108,7 @@ pub struct Faults {
 impl Faults {
     /// Faults starting from `settings`; the admin endpoint accepts `admin_token` as a bearer
     /// token and is closed when there is none.
-    pub fn new(settings: FaultSettings, admin_token: Option<String>) -> Self {
+    pub fn new(settings: FaultSettings, admin_token: Option<&Secret>) -> Self {
         Faults { settings: Arc::new(RwLock::new(settings)), admin_token: AdminToken::new(admin_token) }
     }
 

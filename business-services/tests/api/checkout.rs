@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::http::Extensions;
+use business_services::checkout::CrashPoint;
 use business_services::checkout::domain::SagaState;
-use business_services::checkout::saga::CrashPoint;
 use business_services::checkout::{CheckoutService, PeerUrls, Settings as CheckoutSettings};
 use business_services::payment::test_cards::approved_card_number;
 use business_services::platform::clock::ManualClock;

@@ -109,7 +109,7 @@ impl Pipeline {
         };
         let broker = BrokerService::new(&broker_store.db, &settings, Arc::new(SystemClock), None);
         let (consumer_server, consumer) = start_consumer(failure_rate).await;
-        let faults = Faults::new(FaultSettings::default(), Some(ADMIN_TOKEN.to_owned()));
+        let faults = Faults::new(FaultSettings::default(), Some(&ADMIN_TOKEN.into()));
         let broker_server = Served::start(broker.router(&broker_store.db, &faults)).await;
         let subscription = Subscription {
             name: "test-steps".into(),

@@ -26,7 +26,7 @@ async fn configured_faults_fail_matching_routes_only() {
 
 #[tokio::test]
 async fn the_admin_endpoint_changes_faults_at_run_time_behind_its_token() {
-    let faults = Faults::new(FaultSettings::default(), Some(TOKEN.into()));
+    let faults = Faults::new(FaultSettings::default(), Some(&TOKEN.into()));
     let app = CatalogApp::with_faults(Backend::Sqlite, &faults).await;
     let url = format!("{}/admin/faults", app.served.url);
     let fail_everything = json!({"rules": [{"error_rate": 1.0}]});
