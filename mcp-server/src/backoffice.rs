@@ -5,28 +5,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use business_services::catalog::domain::Product;
-
-use business_services::contracts::order::{OrderId, Receipt};
+use business_services::catalog::client::{CatalogClient, Product};
+use business_services::checkout::client::{CheckoutClient, OrderId, Receipt};
 use business_services::contracts::product::ProductId;
-use business_services::crm::domain::{Customer, LoyaltyStatus, Note, Ticket};
-use business_services::fraud::domain::Assessment;
-use business_services::inventory::domain::Stock;
-use business_services::oms::domain::{Order, OrderDetail};
-use business_services::payment::domain::Authorization;
-use business_services::platform::client::{PeerClient, RequestSigner};
+use business_services::crm::client::{CrmClient, Customer, LoyaltyStatus, Note, Ticket};
+use business_services::fraud::client::{Assessment, FraudClient};
+use business_services::inventory::client::{InventoryClient, Stock};
+use business_services::oms::client::{OmsClient, Order, OrderDetail};
+use business_services::payment::client::{Authorization, PaymentClient};
+use business_services::platform::client::RequestSigner;
 use business_services::platform::identity;
-use business_services::platform::page::Page;
+use business_services::platform::page::MAX_LIMIT;
 use business_services::platform::{Error, Result};
-use business_services::warehouse::domain::{Shipment, Tracking};
-use serde::de::DeserializeOwned;
+use business_services::warehouse::client::{Shipment, Tracking, WarehouseClient};
 
 /// How long a read may take before the tool reports the system as unavailable.
 const DEADLINE: Duration = Duration::from_secs(5);
-/// The page size asked for when reading whole lists.
-const PAGE: u32 = 100;
-/// The most pages read for one list: a bound on work, not a limit anyone should reach.
-const MAX_PAGES: usize = 100;
 
 /// Where the systems the server reads are.
 #[derive(Debug, Clone)]
@@ -52,117 +46,109 @@ pub struct SystemUrls {
 /// Read-only clients of the business systems.
 #[derive(Debug, Clone)]
 pub struct BackOffice {
-    crm: PeerClient,
-    checkout: PeerClient,
-    oms: PeerClient,
-    warehouse: PeerClient,
-    fraud: PeerClient,
-    payment: PeerClient,
-    catalog: PeerClient,
-    inventory: PeerClient,
-}
-
-fn reader(system: &'static str, url: &str) -> PeerClient {
-    PeerClient::new(system, url, DEADLINE).with_identity(identity::MCP_SERVER)
+    crm: CrmClient,
+    checkout: CheckoutClient,
+    oms: OmsClient,
+    warehouse: WarehouseClient,
+    fraud: FraudClient,
+    payment: PaymentClient,
+    catalog: CatalogClient,
+    inventory: InventoryClient,
 }
 
 impl BackOffice {
     /// Clients of the systems at `urls`; fraud requests are signed by `fraud_signer`.
     pub fn new(urls: &SystemUrls, fraud_signer: Arc<dyn RequestSigner>) -> BackOffice {
         BackOffice {
-            crm: reader("crm", &urls.crm),
-            checkout: reader("checkout", &urls.checkout),
-            oms: reader("oms", &urls.oms),
-            warehouse: reader("warehouse", &urls.warehouse),
-            fraud: reader("fraud", &urls.fraud).with_signer(fraud_signer),
-            payment: reader("payment", &urls.payment),
-            catalog: reader("catalog", &urls.catalog),
-            inventory: reader("inventory", &urls.inventory),
+            crm: CrmClient::new(&urls.crm, DEADLINE).with_identity(identity::MCP_SERVER),
+            checkout: CheckoutClient::new(&urls.checkout, DEADLINE).with_identity(identity::MCP_SERVER),
+            oms: OmsClient::new(&urls.oms, DEADLINE).with_identity(identity::MCP_SERVER),
+            warehouse: WarehouseClient::new(&urls.warehouse, DEADLINE).with_identity(identity::MCP_SERVER),
+            fraud: FraudClient::signed_by(&urls.fraud, DEADLINE, fraud_signer).with_identity(identity::MCP_SERVER),
+            payment: PaymentClient::new(&urls.payment, DEADLINE).with_identity(identity::MCP_SERVER),
+            catalog: CatalogClient::new(&urls.catalog, DEADLINE).with_identity(identity::MCP_SERVER),
+            inventory: InventoryClient::new(&urls.inventory, DEADLINE).with_identity(identity::MCP_SERVER),
         }
     }
 
     /// A customer's record.
     pub async fn customer(&self, id: &str) -> Result<Option<Customer>> {
-        self.crm.get(&format!("/v1/customers/{}", segment(id)?)).await
+        self.crm.find_customer(segment(id)?).await
     }
 
     /// Every customer (for the indexer).
     pub async fn customers(&self) -> Result<Vec<Customer>> {
-        all_pages(&self.crm, "/v1/customers?").await
+        self.crm.customers().await
     }
 
     /// A customer's loyalty standing.
     pub async fn loyalty(&self, customer: &str) -> Result<Option<LoyaltyStatus>> {
-        self.crm.get(&format!("/v1/customers/{}/loyalty", segment(customer)?)).await
+        self.crm.loyalty(segment(customer)?).await
     }
 
     /// A customer's notes, oldest first.
     pub async fn notes(&self, customer: &str) -> Result<Vec<Note>> {
-        all_pages(&self.crm, &format!("/v1/customers/{}/notes?", segment(customer)?)).await
+        self.crm.notes(segment(customer)?).await
     }
 
     /// A customer's tickets with their messages.
     pub async fn tickets(&self, customer: &str) -> Result<Vec<Ticket>> {
-        all_pages(&self.crm, &format!("/v1/customers/{}/tickets?", segment(customer)?)).await
+        self.crm.tickets(segment(customer)?).await
     }
 
     /// An order's receipt.
     pub async fn receipt(&self, order: &OrderId) -> Result<Option<Receipt>> {
-        self.checkout.get(&format!("/v1/orders/{order}")).await
+        self.checkout.receipt(order).await
     }
 
     /// A customer's latest `limit` receipts, newest first.
     pub async fn receipts_of(&self, customer: &str, limit: u32) -> Result<Vec<Receipt>> {
-        let path = format!("/v1/orders?customer_id={}&limit={limit}", segment(customer)?);
-        Ok(self.checkout.get::<Page<Receipt>>(&path).await?.map(|page| page.items).unwrap_or_default())
+        self.checkout.receipts_of(segment(customer)?, limit).await
     }
 
     /// An order's lifecycle in order management, with its history.
     pub async fn lifecycle(&self, order: &str) -> Result<Option<OrderDetail>> {
-        self.oms.get(&format!("/v1/orders/{}", segment(order)?)).await
+        self.oms.order(segment(order)?).await
     }
 
     /// The orders order management holds, newest first, at most `limit` (for the indexer).
     pub async fn recent_orders(&self, limit: u32) -> Result<Vec<Order>> {
-        let path = format!("/v1/orders?limit={}", limit.min(PAGE));
-        Ok(self.oms.get::<Page<Order>>(&path).await?.map(|page| page.items).unwrap_or_default())
+        self.oms.orders(limit.min(MAX_LIMIT)).await
     }
 
     /// An order's shipments.
     pub async fn shipments(&self, order: &str) -> Result<Vec<Shipment>> {
-        let path = format!("/v1/shipments?order_id={}", segment(order)?);
-        Ok(self.warehouse.get::<Page<Shipment>>(&path).await?.map(|page| page.items).unwrap_or_default())
+        self.warehouse.find_shipments(segment(order)?).await
     }
 
     /// A parcel's shipment with the carriers' tracking events, newest first.
     pub async fn tracking(&self, tracking_number: &str) -> Result<Option<Tracking>> {
-        self.warehouse.get(&format!("/v1/tracking/{}", segment(tracking_number)?)).await
+        self.warehouse.tracking(segment(tracking_number)?).await
     }
 
     /// A card authorization.
     pub async fn authorization(&self, id: &str) -> Result<Option<Authorization>> {
-        self.payment.get(&format!("/v1/authorizations/{}", segment(id)?)).await
+        self.payment.find_authorization(segment(id)?).await
     }
 
     /// The fraud assessment made under a checkout reference.
     pub async fn assessment(&self, reference: &str) -> Result<Option<Assessment>> {
-        let path = format!("/v1/assessments?reference={}", segment(reference)?);
-        Ok(self.fraud.get::<Page<Assessment>>(&path).await?.and_then(|page| page.items.into_iter().next()))
+        self.fraud.by_reference(segment(reference)?).await
     }
 
     /// A product.
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>> {
-        self.catalog.get(&format!("/v1/products/{id}")).await
+        self.catalog.product(id).await
     }
 
     /// Every product (for the indexer).
     pub async fn products(&self) -> Result<Vec<Product>> {
-        all_pages(&self.catalog, "/v1/products?").await
+        self.catalog.all_products().await
     }
 
     /// A product's stock; `None` for products the warehouse does not stock (freight items).
     pub async fn stock(&self, product: &ProductId) -> Result<Option<Stock>> {
-        self.inventory.get(&format!("/v1/stock/{product}")).await
+        self.inventory.stock(product).await
     }
 }
 
@@ -178,25 +164,4 @@ fn segment(id: &str) -> Result<&str> {
             format!("`{}` is not an id: letters, digits, - and _ only", id.chars().take(40).collect::<String>()),
         ))
     }
-}
-
-async fn all_pages<T: DeserializeOwned>(client: &PeerClient, path: &str) -> Result<Vec<T>> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let mut url = format!("{path}limit={PAGE}");
-        if let Some(cursor) = &cursor {
-            url.push_str("&cursor=");
-            url.extend(form_urlencoded::byte_serialize(cursor.as_bytes()));
-        }
-        let Some(page) = client.get::<Page<T>>(&url).await? else {
-            return Ok(items);
-        };
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(items),
-        }
-    }
-    Ok(items)
 }

@@ -1,6 +1,8 @@
-//! The typed client other systems use to read and empty carts.
+//! The typed client other systems and the storefront use to read, fill and empty carts.
 
 use std::time::Duration;
+
+use serde::Serialize;
 
 // The types on this client's wire, for its callers.
 pub use super::domain::{Cart, CartId};
@@ -8,10 +10,17 @@ use crate::platform::client::PeerClient;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};
 
-/// Reads and empties carts on the cart service.
+/// Reads, fills and empties carts on the cart service.
 #[derive(Debug, Clone)]
 pub struct CartClient {
     peer: PeerClient,
+}
+
+/// One line added to a cart.
+#[derive(Serialize)]
+struct AddItem<'a> {
+    product_id: &'a str,
+    quantity: u32,
 }
 
 impl CartClient {
@@ -33,6 +42,23 @@ impl CartClient {
     /// Empties the cart `id`.
     pub async fn clear(&self, id: &CartId) -> Result<()> {
         self.peer.delete::<()>(&format!("/v1/carts/{id}")).await.map(drop)
+    }
+
+    /// The cart `id` as the storefront names it; a 404 means the URL is not the cart service's.
+    pub async fn cart_named(&self, id: &str) -> Result<Cart> {
+        self.peer.get(&format!("/v1/carts/{id}")).await?.ok_or_else(|| self.peer.unserved("/v1/carts"))
+    }
+
+    /// Adds `quantity` of `product` to the cart `id`, once (under a fresh idempotency key).
+    pub async fn add_item(&self, id: &str, product: &str, quantity: u32) -> Result<()> {
+        let item = AddItem { product_id: product, quantity };
+        let key = uuid::Uuid::new_v4().to_string();
+        self.peer.post::<_, serde_json::Value>(&format!("/v1/carts/{id}/items"), &item, Some(&key)).await.map(drop)
+    }
+
+    /// Empties the cart `id` as the storefront names it.
+    pub async fn empty(&self, id: &str) -> Result<()> {
+        self.peer.delete::<serde_json::Value>(&format!("/v1/carts/{id}")).await.map(drop)
     }
 
     /// A readiness check that the cart service answers.

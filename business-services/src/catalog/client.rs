@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use super::domain::Product;
-
+// The types on this client's wire, for its callers.
+pub use super::api::Categories;
+pub use super::domain::Product;
 use crate::contracts::product::ProductId;
 use crate::platform::Result;
-use crate::platform::client::PeerClient;
+use crate::platform::client::{PeerClient, RawBody, escaped};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::Page;
 
@@ -20,6 +21,43 @@ impl CatalogClient {
     /// A client of the catalog at `base_url`, giving each call `deadline`.
     pub fn new(base_url: &str, deadline: Duration) -> Self {
         CatalogClient { peer: PeerClient::new("catalog", base_url, deadline) }
+    }
+
+    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
+    pub fn with_identity(self, identity: &'static str) -> Self {
+        CatalogClient { peer: self.peer.with_identity(identity) }
+    }
+
+    /// The product `id` as a caller was given it; `None` when the catalog has no such product
+    /// (a malformed id is the catalog's refusal, an error).
+    pub async fn find_product(&self, id: &str) -> Result<Option<Product>> {
+        self.peer.get(&format!("/v1/products/{}", escaped(id))).await
+    }
+
+    /// Up to `limit` products, in `category` if given.
+    pub async fn products(&self, category: Option<&str>, limit: u32) -> Result<Vec<Product>> {
+        let mut path = format!("/v1/products?limit={limit}");
+        if let Some(category) = category {
+            path.push_str(&format!("&category={}", escaped(category)));
+        }
+        let page: Option<Page<Product>> = self.peer.get(&path).await?;
+        Ok(page.map(|page| page.items).unwrap_or_default())
+    }
+
+    /// Every product, page by page.
+    pub async fn all_products(&self) -> Result<Vec<Product>> {
+        self.peer.get_all("/v1/products?").await
+    }
+
+    /// Category names with their sizes (none if the catalog serves no categories).
+    pub async fn categories(&self) -> Result<Categories> {
+        Ok(self.peer.get("/v1/categories").await?.unwrap_or(Categories { categories: vec![] }))
+    }
+
+    /// A product's picture as the catalog sends it; `None` when it has none, and the catalog's
+    /// refusal (a malformed id is a 422) as an error.
+    pub async fn picture(&self, id: &str) -> Result<Option<RawBody>> {
+        self.peer.get_raw(&format!("/v1/products/{}/picture", escaped(id))).await
     }
 
     /// One product; `None` when the catalog has no such product.

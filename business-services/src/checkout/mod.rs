@@ -4,6 +4,7 @@
 //! compensated by recovery.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 pub(crate) mod saga;
 pub(crate) mod store;

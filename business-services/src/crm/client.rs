@@ -5,9 +5,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 // The types on this client's wire, for its callers.
-pub use super::domain::{Customer, CustomerId, LoyaltyStatus, NewTicket, Standing, Ticket, check_reference};
-use crate::platform::client::PeerClient;
+pub use super::domain::{Customer, CustomerId, LoyaltyStatus, NewTicket, Note, Standing, Ticket, check_reference};
+use crate::platform::client::{PeerClient, escaped};
 use crate::platform::http::ReadinessCheck;
+use crate::platform::page::Page;
 use crate::platform::{Error, Result};
 
 /// Calls the CRM service.
@@ -38,9 +39,47 @@ impl CrmClient {
         CrmClient { peer: PeerClient::new("crm", base_url, deadline) }
     }
 
+    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
+    pub fn with_identity(self, identity: &'static str) -> Self {
+        CrmClient { peer: self.peer.with_identity(identity) }
+    }
+
     /// One customer with addresses, standing, tier and discount; `None` when there is no such customer.
     pub async fn customer(&self, id: &CustomerId) -> Result<Option<Customer>> {
         self.peer.get(&format!("/v1/customers/{id}")).await
+    }
+
+    /// The customer `id` as a caller was given it; `None` when there is no such customer (a
+    /// malformed id is the CRM's refusal, an error).
+    pub async fn find_customer(&self, id: &str) -> Result<Option<Customer>> {
+        self.peer.get(&format!("/v1/customers/{}", escaped(id))).await
+    }
+
+    /// Up to `limit` customers whose name or email contains `text`.
+    pub async fn search(&self, text: &str, limit: u32) -> Result<Vec<Customer>> {
+        let path = format!("/v1/customers?limit={limit}&q={}", escaped(text));
+        let page: Option<Page<Customer>> = self.peer.get(&path).await?;
+        Ok(page.map(|page| page.items).unwrap_or_default())
+    }
+
+    /// Every customer, page by page.
+    pub async fn customers(&self) -> Result<Vec<Customer>> {
+        self.peer.get_all("/v1/customers?").await
+    }
+
+    /// A customer's loyalty standing; `None` when there is no such customer.
+    pub async fn loyalty(&self, customer: &str) -> Result<Option<LoyaltyStatus>> {
+        self.peer.get(&format!("/v1/customers/{}/loyalty", escaped(customer))).await
+    }
+
+    /// A customer's notes, oldest first.
+    pub async fn notes(&self, customer: &str) -> Result<Vec<Note>> {
+        self.peer.get_all(&format!("/v1/customers/{}/notes?", escaped(customer))).await
+    }
+
+    /// A customer's tickets with their messages.
+    pub async fn tickets(&self, customer: &str) -> Result<Vec<Ticket>> {
+        self.peer.get_all(&format!("/v1/customers/{}/tickets?", escaped(customer))).await
     }
 
     /// Adds (or, when `delta` is negative, takes) points once per `reference`, e.g. an order id.

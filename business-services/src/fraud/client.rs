@@ -5,9 +5,10 @@ use std::time::Duration;
 
 // The types on this client's wire, for its callers.
 pub use super::domain::{Assessment, AssessmentId, AssessmentRequest, CardSummary, Decision, Location};
-use crate::platform::client::PeerClient;
+use crate::platform::client::{PeerClient, RequestSigner, escaped};
 use crate::platform::clock::SystemClock;
 use crate::platform::http::ReadinessCheck;
+use crate::platform::page::Page;
 use crate::platform::signing::HmacSigner;
 use crate::platform::{Error, Result};
 
@@ -25,6 +26,17 @@ impl FraudClient {
         FraudClient { peer: PeerClient::new("fraud", base_url, deadline).with_signer(Arc::new(signer)) }
     }
 
+    /// A client of the engine at `base_url`, giving each call `deadline` and signing every
+    /// request with `signer`.
+    pub fn signed_by(base_url: &str, deadline: Duration, signer: Arc<dyn RequestSigner>) -> Self {
+        FraudClient { peer: PeerClient::new("fraud", base_url, deadline).with_signer(signer) }
+    }
+
+    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
+    pub fn with_identity(self, identity: &'static str) -> Self {
+        FraudClient { peer: self.peer.with_identity(identity) }
+    }
+
     /// Scores an order. Retried safely: the same reference answers the same assessment.
     pub async fn assess(&self, request: &AssessmentRequest) -> Result<Assessment> {
         let path = "/v1/assessments";
@@ -39,6 +51,12 @@ impl FraudClient {
     /// The assessment `id`; `None` when the engine has none.
     pub async fn assessment(&self, id: &AssessmentId) -> Result<Option<Assessment>> {
         self.peer.get(&format!("/v1/assessments/{id}")).await
+    }
+
+    /// The assessment made under the checkout `reference`; `None` when there is none.
+    pub async fn by_reference(&self, reference: &str) -> Result<Option<Assessment>> {
+        let path = format!("/v1/assessments?reference={}", escaped(reference));
+        Ok(self.peer.get::<Page<Assessment>>(&path).await?.and_then(|page| page.items.into_iter().next()))
     }
 
     /// A readiness check that the engine answers.

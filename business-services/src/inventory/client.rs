@@ -24,6 +24,11 @@ impl InventoryClient {
         InventoryClient { peer: PeerClient::new("inventory", base_url, deadline) }
     }
 
+    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
+    pub fn with_identity(self, identity: &'static str) -> Self {
+        InventoryClient { peer: self.peer.with_identity(identity) }
+    }
+
     /// Holds stock. Retried safely: inventory reserves once per reference. Too few units is
     /// [`Error::Conflict`] naming the short products and what is available.
     pub async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation> {

@@ -7,6 +7,7 @@
 //! Every move is kept in the order's history with its cause; every event is applied once.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 pub mod fulfilment;
 pub mod ledger;

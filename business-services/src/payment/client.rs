@@ -8,7 +8,7 @@ use serde_json::json;
 // The types on this client's wire, for its callers.
 pub use super::domain::{Authorization, AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails, Refund};
 use crate::money::Money;
-use crate::platform::client::PeerClient;
+use crate::platform::client::{PeerClient, escaped};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::{self, Page};
 use crate::platform::{Error, Result};
@@ -30,6 +30,11 @@ impl PaymentClient {
     /// A client of the gateway at `base_url`, giving each call `deadline`.
     pub fn new(base_url: &str, deadline: Duration) -> Self {
         PaymentClient { peer: PeerClient::new("payment", base_url, deadline) }
+    }
+
+    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
+    pub fn with_identity(self, identity: &'static str) -> Self {
+        PaymentClient { peer: self.peer.with_identity(identity) }
     }
 
     /// Authorizes a card payment; a decline is `Ok` with `status: declined` and its code.
@@ -73,6 +78,11 @@ impl PaymentClient {
     /// One authorization; `None` when the gateway has no such authorization.
     pub async fn authorization(&self, id: &AuthorizationId) -> Result<Option<Authorization>> {
         self.peer.get(&format!("/v1/authorizations/{id}")).await
+    }
+
+    /// The authorization `id` as a caller was given it; `None` when the gateway has none.
+    pub async fn find_authorization(&self, id: &str) -> Result<Option<Authorization>> {
+        self.peer.get(&format!("/v1/authorizations/{}", escaped(id))).await
     }
 
     /// Every authorization made under `reference`, oldest first: what a caller that crashed

@@ -10,10 +10,13 @@ use serde::de::DeserializeOwned;
 
 use super::error::{Error, Problem, Result};
 use super::identity;
+use super::page::{MAX_LIMIT, Page};
 use super::trace::TraceContext;
 
 /// How many times an idempotent call is retried after a transient failure.
 const RETRIES: u32 = 2;
+/// The most pages [`PeerClient::get_all`] reads: a bound on work, not a limit anyone should reach.
+const MAX_PAGES: usize = 100;
 
 /// Adds authentication headers to a request, computed over what is sent: for peers that
 /// authenticate their callers (the fraud engine checks signed requests).
@@ -31,6 +34,11 @@ pub struct RawBody {
     pub content_type: String,
     /// The bytes.
     pub bytes: Vec<u8>,
+}
+
+/// `text` escaped for a URL's query or path segment.
+pub fn escaped(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// A typed caller of one peer system.
@@ -103,6 +111,29 @@ impl PeerClient {
     /// GETs `path` as JSON; `Ok(None)` when the peer answers 404.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
         self.json(self.call(Method::GET, path, None::<&()>, None, Retry::Safe).await?)
+    }
+
+    /// GETs every page of the list at `path` (which ends in `?` or `&`), [`MAX_LIMIT`] items
+    /// at a time and at most [`MAX_PAGES`] pages; a 404 ends the list.
+    pub async fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = format!("{path}limit={MAX_LIMIT}");
+            if let Some(cursor) = &cursor {
+                url.push_str("&cursor=");
+                url.extend(form_urlencoded::byte_serialize(cursor.as_bytes()));
+            }
+            let Some(page) = self.get::<Page<T>>(&url).await? else {
+                return Ok(items);
+            };
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+        Ok(items)
     }
 
     /// GETs `path` as it is sent (a picture, say); `Ok(None)` on 404, and any other refusal

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 // The types on this client's wire, for its callers.
-pub use super::domain::{FreightSlot, NewShipment, Shipment, ShipmentLine, TrackingUpdate};
+pub use super::domain::{FreightSlot, NewShipment, Shipment, ShipmentLine, Tracking, TrackingUpdate};
 
 use crate::contracts::order::OrderId;
 use crate::contracts::shipment::ShipmentId;
-use crate::platform::client::PeerClient;
+use crate::platform::client::{PeerClient, escaped};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::Page;
 use crate::platform::{Error, Result};
@@ -23,6 +23,11 @@ impl WarehouseClient {
     /// A client of the warehouse at `base_url`, giving each call `deadline`.
     pub fn new(base_url: &str, deadline: Duration) -> Self {
         WarehouseClient { peer: PeerClient::new("warehouse", base_url, deadline) }
+    }
+
+    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
+    pub fn with_identity(self, identity: &'static str) -> Self {
+        WarehouseClient { peer: self.peer.with_identity(identity) }
     }
 
     /// Ships an order. Retried safely: the warehouse ships each order once and answers a retry
@@ -42,6 +47,19 @@ impl WarehouseClient {
         let path = format!("/v1/shipments?order_id={order}");
         let page: Page<Shipment> = self.peer.get(&path).await?.ok_or_else(|| self.peer.unserved("/v1/shipments"))?;
         Ok(page.items)
+    }
+
+    /// The shipments of the order `order` as a caller was given it (none if the warehouse
+    /// answers 404).
+    pub async fn find_shipments(&self, order: &str) -> Result<Vec<Shipment>> {
+        let path = format!("/v1/shipments?order_id={}", escaped(order));
+        Ok(self.peer.get::<Page<Shipment>>(&path).await?.map(|page| page.items).unwrap_or_default())
+    }
+
+    /// A parcel's shipment with the carriers' tracking events, newest first; `None` when the
+    /// warehouse knows no such parcel.
+    pub async fn tracking(&self, tracking_number: &str) -> Result<Option<Tracking>> {
+        self.peer.get(&format!("/v1/tracking/{}", escaped(tracking_number))).await
     }
 
     /// Records a tracking update (e.g. cancelled). Retried safely: a status the shipment has

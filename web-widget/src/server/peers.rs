@@ -5,15 +5,12 @@
 
 use std::time::Duration;
 
-use business_services::cart::domain::Cart;
-use business_services::catalog::api::Categories;
-use business_services::catalog::domain::Product;
-use business_services::contracts::order::Receipt;
-use business_services::crm::domain::Customer;
+use business_services::cart::client::{Cart, CartClient};
+use business_services::catalog::client::{CatalogClient, Categories, Product};
+use business_services::checkout::client::{CheckoutClient, Receipt};
+use business_services::crm::client::{CrmClient, Customer};
 use business_services::currency::client::CurrencyClient;
 use business_services::currency::domain::Rate;
-use business_services::platform::client::PeerClient;
-use business_services::platform::page::Page;
 use business_services::platform::{Error, Result};
 use investigator::mcp::{CapabilityToken, McpSession};
 use mcp_contract::token::{Grant, TokenKey, unix_now};
@@ -29,6 +26,10 @@ const DEADLINE: Duration = Duration::from_secs(10);
 const TOKEN_TTL: Duration = Duration::from_secs(300);
 /// The most MCP tool calls one page makes.
 const MCP_CALLS_PER_PAGE: u32 = 40;
+/// The most products a listing shows.
+const PRODUCTS_PER_PAGE: u32 = 100;
+/// The most customers a staff search finds.
+const CUSTOMERS_PER_SEARCH: u32 = 25;
 
 /// Where the web finds each system it calls.
 #[derive(Debug, Clone)]
@@ -52,33 +53,26 @@ pub struct PeerUrls {
 /// Typed calls to the web's peers.
 #[derive(Clone)]
 pub struct Peers {
-    catalog: PeerClient,
+    catalog: CatalogClient,
     currency: CurrencyClient,
-    cart: PeerClient,
-    checkout: PeerClient,
-    crm: PeerClient,
+    cart: CartClient,
+    checkout: CheckoutClient,
+    crm: CrmClient,
     mcp_url: String,
     concierge_url: String,
     key: TokenKey,
     http: reqwest::Client,
 }
 
-/// One line added to a cart.
-#[derive(Serialize)]
-struct AddItem<'a> {
-    product_id: &'a str,
-    quantity: u32,
-}
-
 impl Peers {
     /// Clients of the systems at `urls`; tokens are signed with `key`.
     pub fn new(urls: &PeerUrls, key: TokenKey) -> Peers {
         Peers {
-            catalog: PeerClient::new("catalog", &urls.catalog, DEADLINE),
+            catalog: CatalogClient::new(&urls.catalog, DEADLINE),
             currency: CurrencyClient::new(&urls.currency, DEADLINE),
-            cart: PeerClient::new("cart", &urls.cart, DEADLINE),
-            checkout: PeerClient::new("checkout", &urls.checkout, DEADLINE),
-            crm: PeerClient::new("crm", &urls.crm, DEADLINE),
+            cart: CartClient::new(&urls.cart, DEADLINE),
+            checkout: CheckoutClient::new(&urls.checkout, DEADLINE),
+            crm: CrmClient::new(&urls.crm, DEADLINE),
             mcp_url: urls.mcp.clone(),
             concierge_url: urls.concierge.trim_end_matches('/').to_owned(),
             key,
@@ -88,28 +82,23 @@ impl Peers {
 
     /// Products, in `category` if given.
     pub async fn products(&self, category: Option<&str>) -> Result<Vec<Product>> {
-        let mut path = "/v1/products?limit=100".to_owned();
-        if let Some(category) = category {
-            path.push_str(&format!("&category={}", escaped(category)));
-        }
-        let page: Option<Page<Product>> = self.catalog.get(&path).await?;
-        Ok(page.map(|page| page.items).unwrap_or_default())
+        self.catalog.products(category, PRODUCTS_PER_PAGE).await
     }
 
     /// The product `id`, if the catalog has it.
     pub async fn product(&self, id: &str) -> Result<Option<Product>> {
-        self.catalog.get(&format!("/v1/products/{}", escaped(id))).await
+        self.catalog.find_product(id).await
     }
 
     /// Category names with their sizes.
     pub async fn categories(&self) -> Result<Categories> {
-        Ok(self.catalog.get("/v1/categories").await?.unwrap_or(Categories { categories: vec![] }))
+        self.catalog.categories().await
     }
 
     /// A product's picture: its bytes and content type; `None` when the catalog has none, and
     /// the catalog's refusal (a malformed id is a 422) as an error, never as a picture.
     pub async fn picture(&self, id: &str) -> Result<Option<(Vec<u8>, String)>> {
-        let picture = self.catalog.get_raw(&format!("/v1/products/{}/picture", escaped(id))).await?;
+        let picture = self.catalog.picture(id).await?;
         Ok(picture.map(|picture| (picture.bytes, picture.content_type)))
     }
 
@@ -120,38 +109,32 @@ impl Peers {
 
     /// The cart `id`.
     pub async fn cart(&self, id: &str) -> Result<Cart> {
-        self.cart.get(&format!("/v1/carts/{id}")).await?.ok_or_else(|| self.cart.unserved("/v1/carts"))
+        self.cart.cart_named(id).await
     }
 
     /// Adds `quantity` of `product` to the cart `id`.
     pub async fn add_to_cart(&self, id: &str, product: &str, quantity: u32) -> Result<()> {
-        let item = AddItem { product_id: product, quantity };
-        let key = uuid::Uuid::new_v4().to_string();
-        self.cart.post::<_, Value>(&format!("/v1/carts/{id}/items"), &item, Some(&key)).await.map(drop)
+        self.cart.add_item(id, product, quantity).await
     }
 
     /// Empties the cart `id`.
     pub async fn empty_cart(&self, id: &str) -> Result<()> {
-        self.cart.delete::<Value>(&format!("/v1/carts/{id}")).await.map(drop)
+        self.cart.empty(id).await
     }
 
     /// Places an order: `order` is the checkout API's request, sent once per `idempotency_key`.
     pub async fn place_order(&self, order: &impl Serialize, idempotency_key: &str) -> Result<Receipt> {
-        self.checkout
-            .post("/v1/checkout", order, Some(idempotency_key))
-            .await?
-            .ok_or_else(|| self.checkout.unserved("/v1/checkout"))
+        self.checkout.place_order(order, idempotency_key).await
     }
 
     /// The customer `id`, as the CRM holds them (their own details, to fill in their forms).
     pub async fn customer(&self, id: &str) -> Result<Option<Customer>> {
-        self.crm.get(&format!("/v1/customers/{}", escaped(id))).await
+        self.crm.find_customer(id).await
     }
 
     /// Customers whose name or email contains `text` (staff search).
     pub async fn search_customers(&self, text: &str) -> Result<Vec<Customer>> {
-        let page: Option<Page<Customer>> = self.crm.get(&format!("/v1/customers?limit=25&q={}", escaped(text))).await?;
-        Ok(page.map(|page| page.items).unwrap_or_default())
+        self.crm.search(text, CUSTOMERS_PER_SEARCH).await
     }
 
     /// An MCP session reading as `account`, about `customer` (themselves, for customers).
@@ -212,9 +195,4 @@ impl Mcp {
 /// The error for a `peer` that could not be reached.
 pub fn unavailable(peer: &str, error: &reqwest::Error) -> Error {
     Error::Unavailable { dependency: peer.to_owned(), detail: error.to_string() }
-}
-
-/// `text` escaped for a URL's query or path segment.
-pub fn escaped(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
