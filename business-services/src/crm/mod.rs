@@ -16,7 +16,8 @@
 //!
 //! # Demo customers
 //!
-//! [`seed_demo_data`] loads these into an empty store, at times relative to the moment it runs:
+//! [`seed_demo_data`] loads these from `seed/crm/customers.json` into an empty store, at times
+//! relative to the moment it runs:
 //!
 //! | id | name | tier | standing | country | story |
 //! |---|---|---|---|---|---|
