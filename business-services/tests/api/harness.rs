@@ -140,12 +140,8 @@ impl Served {
             data_dir: std::env::temp_dir(),
             demo_data: false,
         };
-        let shutdown = CancellationToken::new();
-        let launched = launch(plan, &shutdown).await.expect("the system starts");
-        let url = launched.urls[name].clone();
-        // Dropping the launched set would stop its tasks: they run until shutdown.
-        tokio::spawn(launched.finish());
-        Served { url, shutdown }
+        let (urls, shutdown) = run(plan).await;
+        Served { url: urls[name].clone(), shutdown }
     }
 
     pub fn stop(&self) {
@@ -157,6 +153,16 @@ impl Drop for Served {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// Launches `plan` until the returned token is cancelled; the systems' URLs by name.
+async fn run(plan: Plan) -> (BTreeMap<&'static str, String>, CancellationToken) {
+    let shutdown = CancellationToken::new();
+    let launched = launch(plan, &shutdown).await.expect("the systems start");
+    let urls = launched.urls.clone();
+    // Dropping the launched set would stop its tasks: they run until shutdown.
+    tokio::spawn(launched.finish());
+    (urls, shutdown)
 }
 
 /// Several systems started together by the launcher, each over a fresh store, wired to each
@@ -221,10 +227,7 @@ impl Stack {
             data_dir: std::env::temp_dir(),
             demo_data: setup.demo_data,
         };
-        let shutdown = CancellationToken::new();
-        let launched = launch(plan, &shutdown).await.expect("the systems start");
-        let urls = launched.urls.clone();
-        tokio::spawn(launched.finish());
+        let (urls, shutdown) = run(plan).await;
         Stack { urls, stores, faults, shutdown }
     }
 
