@@ -17,6 +17,7 @@ use boutique::systems::{self};
 use business_services::payment::test_cards::approved_card_number;
 use business_services::platform::db::Db;
 use business_services::platform::faults::{FaultRule, FaultSettings};
+use business_services::platform::identity::Credentials;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -30,8 +31,13 @@ const DOWNSTREAM: [&str; 8] = ["cart", "catalog", "currency", "inventory", "crm"
 /// The product every benchmark order buys (a parcel item; stock is topped up first).
 const PRODUCT: &str = "organic-cotton-pocket-tee";
 
+/// The operator's admin token of the benchmark's store (restocking is an operator's write).
+const ADMIN_TOKEN: &str = "an-operator-token-for-the-benchmark";
+
 struct Shop {
     urls: BTreeMap<&'static str, String>,
+    /// The storefront's credentials: orders are prepared and placed as the web places them.
+    web: Credentials,
     shutdown: CancellationToken,
     running: systems::Running,
     _data: tempfile::TempDir,
@@ -40,7 +46,8 @@ struct Shop {
 impl Shop {
     async fn start(latency_ms: u32, stalled_accounting: bool) -> Shop {
         let data = tempfile::tempdir().expect("temp dir");
-        let mut config = Config { data_dir: data.path().to_path_buf(), ..Config::default() };
+        let mut config =
+            Config { data_dir: data.path().to_path_buf(), admin_token: Some(ADMIN_TOKEN.into()), ..Config::default() };
         for system in System::all() {
             config.systems.insert(system.name().into(), Deployment { port: Some(0), ..Deployment::default() });
         }
@@ -58,7 +65,8 @@ impl Shop {
         let shutdown = CancellationToken::new();
         let running = systems::start(&config, System::all(), &shutdown).await.expect("the store starts");
         let urls = running.addresses.iter().map(|(name, address)| (*name, format!("http://{address}"))).collect();
-        Shop { urls, shutdown, running, _data: data }
+        let web = config.trust().expect("the store's keys").credentials("web");
+        Shop { urls, web, shutdown, running, _data: data }
     }
 
     fn url(&self, system: &str, path: &str) -> String {
@@ -77,6 +85,7 @@ async fn prepare(http: &reqwest::Client, shop: &Shop, n: usize) -> Value {
     let email = format!("bench-{tag}@example.com");
     let customer: Value = http
         .post(shop.url("crm", "/v1/customers"))
+        .bearer_auth(shop.web.token_for("crm"))
         .json(&json!({"email": email, "name": format!("Bench Customer {n}")}))
         .send()
         .await
@@ -87,6 +96,7 @@ async fn prepare(http: &reqwest::Client, shop: &Shop, n: usize) -> Value {
     let cart = format!("bench-{tag}");
     let added = http
         .post(shop.url("cart", &format!("/v1/carts/{cart}/items")))
+        .bearer_auth(shop.web.token_for("cart"))
         .json(&json!({"product_id": PRODUCT, "quantity": 1}))
         .send()
         .await
@@ -119,6 +129,7 @@ async fn run_checkouts(shop: &Shop, orders: usize, concurrency: usize) -> (Vec<D
                 let begun = Instant::now();
                 let response = http
                     .post(url)
+                    .bearer_auth(shop.web.token_for("checkout"))
                     .header("idempotency-key", uuid::Uuid::new_v4().to_string())
                     .json(&body)
                     .send()
@@ -138,6 +149,7 @@ async fn run_checkouts(shop: &Shop, orders: usize, concurrency: usize) -> (Vec<D
 async fn top_up_stock(shop: &Shop, units: i64) {
     let response = reqwest::Client::new()
         .post(shop.url("inventory", &format!("/v1/stock/{PRODUCT}/movements")))
+        .bearer_auth(ADMIN_TOKEN)
         .header("idempotency-key", uuid::Uuid::new_v4().to_string())
         .json(&json!({"delta": units, "kind": "receipt", "reference": "benchmark"}))
         .send()

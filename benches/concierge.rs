@@ -81,6 +81,7 @@ impl Store {
         running.locate(&mut config);
         let store = Store { config, shutdown, running, _data: data };
         boutique::demo::place_order(
+            &store.config.trust().expect("the store's keys").credentials("web"),
             &store.url(System::named("cart")),
             &store.url(System::named("checkout")),
             CUSTOMER,

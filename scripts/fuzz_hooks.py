@@ -11,6 +11,8 @@ only; with it empty, requests go out as generated.
 import hashlib
 import hmac
 import os
+import shlex
+import subprocess
 import time
 
 import requests
@@ -38,10 +40,42 @@ class BoutiqueSignature(requests.auth.AuthBase):
 
 _SIGNING = os.environ.get("FUZZ_SIGN", "")
 
+# Every system verifies a service token on each call (docs/SECURITY.md). FUZZ_CREDENTIAL is a
+# command printing the Authorization value for `--for SYSTEM --route "METHOD /path"`
+# (`boutique credential`); FUZZ_SYSTEM names the system fuzzed. Tokens live 60 s: each is kept
+# 30 s per operation. Without the command, requests go out as generated (and stop at the door).
+_CREDENTIAL = shlex.split(os.environ.get("FUZZ_CREDENTIAL", ""))
+_SYSTEM = os.environ.get("FUZZ_SYSTEM", "")
+_CREDENTIALS: dict = {}
+
+
+def _credential(method: str, path: str) -> str:
+    """The Authorization value for the operation; empty for systems that authenticate their
+    own callers (the command says so and fails)."""
+    key = (method, path)
+    minted, value = _CREDENTIALS.get(key, (-60.0, ""))
+    if time.monotonic() - minted > 30:
+        route = f"{method.upper()} {path}"
+        command = _CREDENTIAL + ["--for", _SYSTEM, "--route", route]
+        answer = subprocess.run(command, capture_output=True, text=True)
+        value = answer.stdout.strip() if answer.returncode == 0 else ""
+        _CREDENTIALS[key] = (time.monotonic(), value)
+    return value
+
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    """Signs each call when FUZZ_SIGN names a key."""
+    """Presents a service token when FUZZ_CREDENTIAL says how to get one, and signs each call
+    when FUZZ_SIGN names a key."""
+    # Operations that declare a security scheme (the operator's) keep what Schemathesis sends:
+    # its missing-header check removes the Authorization header and expects the 401.
+    declares_security = bool(case.operation.definition.raw.get("security"))
+    if _CREDENTIAL and _SYSTEM and not declares_security:
+        credential = _credential(case.operation.method, case.operation.path)
+        headers = case.headers if case.headers is not None else {}
+        if credential and not any(name.lower() == "authorization" for name in headers):
+            headers["Authorization"] = credential
+            case.headers = headers
     if _SIGNING:
         key_id, _, secret = _SIGNING.partition(":")
         kwargs["auth"] = BoutiqueSignature(key_id, secret)

@@ -7,6 +7,8 @@ use std::time::Duration;
 use business_services::contracts::{order, shipment};
 use business_services::platform::db::Db;
 use business_services::platform::events::BoxFuture;
+use business_services::platform::identity::Credentials;
+use business_services::platform::identity::access::Access;
 use business_services::platform::system::{self, BuildError, Built, Consumes, Context, Descriptor, SeedResult, System};
 use mcp_contract::token::TokenKey;
 use mcp_server::McpServer;
@@ -40,6 +42,7 @@ static MCP: Descriptor = Descriptor {
             path: mcp_server::http::SHIPMENT_EVENTS_PATH,
         },
     ],
+    access: Access::Own,
 };
 
 impl System for Mcp {
@@ -54,9 +57,9 @@ impl System for Mcp {
     fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
         Box::pin(async move {
             let settings: mcp_server::settings::Settings = context.settings()?;
-            let urls = mcp_peers(|name| context.peer(name).map(str::to_owned))?;
+            let urls = mcp_peers(|name| context.peer(name).map(|peer| peer.url), context.credentials)?;
             // Its own public URL: its tokens' audience.
-            let resource = format!("{}/mcp", context.peer("mcp")?);
+            let resource = format!("{}/mcp", context.peer("mcp")?.url);
             let server = McpServer::build(&settings, &urls, context.data_dir, &resource, token_key(&context)?).await?;
             let every = Duration::from_secs(settings.resync_secs);
             let indexer = server.indexer().clone().run(every, context.shutdown.clone());
@@ -65,8 +68,8 @@ impl System for Mcp {
     }
 }
 
-/// The MCP server's peers, each where `url_of` says.
-pub fn mcp_peers<E>(url_of: impl Fn(&str) -> Result<String, E>) -> Result<SystemUrls, E> {
+/// The MCP server's peers, each where `url_of` says, called with `credentials`.
+pub fn mcp_peers<E>(url_of: impl Fn(&str) -> Result<String, E>, credentials: &Credentials) -> Result<SystemUrls, E> {
     Ok(SystemUrls {
         crm: url_of("crm")?,
         checkout: url_of("checkout")?,
@@ -76,6 +79,7 @@ pub fn mcp_peers<E>(url_of: impl Fn(&str) -> Result<String, E>) -> Result<System
         payment: url_of("payment")?,
         catalog: url_of("catalog")?,
         inventory: url_of("inventory")?,
+        credentials: credentials.clone(),
     })
 }
 
@@ -91,6 +95,7 @@ static CONCIERGE: Descriptor = Descriptor {
     peers: &["mcp", "catalog", "cart", "crm"],
     publishes: &[],
     consumes: &[],
+    access: Access::Own,
 };
 
 impl System for Concierge {
@@ -101,7 +106,7 @@ impl System for Concierge {
     fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
         Box::pin(async move {
             let settings: concierge::ConciergeSettings = context.settings()?;
-            let peers = concierge_peers(|name| context.peer(name).map(str::to_owned))?;
+            let peers = concierge_peers(|name| context.peer(name).map(|peer| peer.url), context.credentials)?;
             let key = token_key(&context)?;
             let agent = concierge::build(&settings, context.db()?, &peers, key.clone(), Default::default())
                 .await
@@ -111,13 +116,17 @@ impl System for Concierge {
     }
 }
 
-/// The Concierge's peers, each where `url_of` says.
-pub fn concierge_peers<E>(url_of: impl Fn(&str) -> Result<String, E>) -> Result<concierge::Peers, E> {
+/// The Concierge's peers, each where `url_of` says, called with `credentials`.
+pub fn concierge_peers<E>(
+    url_of: impl Fn(&str) -> Result<String, E>,
+    credentials: &Credentials,
+) -> Result<concierge::Peers, E> {
     Ok(concierge::Peers {
         mcp: format!("{}/mcp", url_of("mcp")?),
         catalog: url_of("catalog")?,
         cart: url_of("cart")?,
         crm: url_of("crm")?,
+        credentials: credentials.clone(),
     })
 }
 
@@ -134,6 +143,7 @@ static WEB: Descriptor = Descriptor {
     peers: &["catalog", "currency", "cart", "checkout", "crm", "mcp", "concierge"],
     publishes: &[],
     consumes: &[],
+    access: Access::Own,
 };
 
 impl System for Web {
@@ -156,7 +166,7 @@ impl System for Web {
         Box::pin(async move {
             let settings: web_widget::server::WebSettings = context.settings()?;
             let db = context.db()?;
-            let peer = |name: &str| context.peer(name).map(str::to_owned);
+            let peer = |name: &str| context.peer(name).map(|peer| peer.url);
             let urls = web_widget::server::PeerUrls {
                 catalog: peer("catalog")?,
                 currency: peer("currency")?,
@@ -165,6 +175,7 @@ impl System for Web {
                 crm: peer("crm")?,
                 mcp: format!("{}/mcp", peer("mcp")?),
                 concierge: peer("concierge")?,
+                credentials: context.credentials.clone(),
             };
             let router = web_widget::server::router(&settings, db, &urls, token_key(&context)?);
             let sweeper = web_widget::server::run_session_sweeper(settings, db.clone(), context.shutdown.clone());

@@ -4,10 +4,14 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use business_services::platform::Error;
 use business_services::platform::db::{Db, redact};
 use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
+use business_services::platform::identity::keys::KeyRing;
+use business_services::platform::identity::remote::{RemoteIssuer, TrustSettings};
+use business_services::platform::identity::{self, Trust};
 use business_services::platform::secret::Secret;
 use business_services::{broker, cart, checkout, fraud, furniture, inventory, oms};
 use figment::Figment;
@@ -35,6 +39,9 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Fault injection per system, e.g. `[[faults.catalog.rules]] latency_ms = 200`.
     pub faults: BTreeMap<String, FaultSettings>,
+    /// External issuers whose service tokens every system accepts beside the local issuer's,
+    /// e.g. `[[trust]] kind = "google"` on Cloud Run (see docs/SECURITY.md).
+    pub trust: Vec<TrustSettings>,
     /// Cart settings.
     pub cart: cart::Settings,
     /// Inventory settings.
@@ -85,6 +92,7 @@ impl Default for Config {
                 "furniture".to_owned(),
                 FaultSettings { rules: vec![FaultRule { latency_ms: 120, ..FaultRule::default() }] },
             )]),
+            trust: Vec::new(),
             cart: cart::Settings::default(),
             inventory: inventory::Settings::default(),
             furniture: furniture::Settings::default(),
@@ -126,6 +134,14 @@ fn env_name(key: &str) -> Option<String> {
 }
 
 impl Config {
+    /// What this process's systems sign their calls with and trust: the local issuer's keys in
+    /// `<data_dir>/keys/service` (made on first use) and the configured external issuers.
+    pub fn trust(&self) -> anyhow::Result<Trust> {
+        let keys = KeyRing::open(&self.data_dir.join("keys").join("service"), identity::unix_now())?;
+        let issuers = self.trust.iter().map(|settings| Arc::new(RemoteIssuer::new(settings))).collect();
+        Ok(Trust { issuers, ..Trust::local(Arc::new(keys)) })
+    }
+
     /// This configuration for a store of its own in `data_dir`, as the evals, the tests and the
     /// benchmarks start one: every system on a free port with its SQLite file there, no injected
     /// faults, keyword-only search (embedding the corpus would only cost CPU).

@@ -3,18 +3,27 @@
 
 use anyhow::{Context, bail};
 use business_services::payment::test_cards::approved_card_number;
+use business_services::platform::identity::Credentials;
 use serde_json::{Value, json};
 
 /// The product every demo order buys: a parcel item, in stock.
 pub const PRODUCT: &str = "organic-cotton-pocket-tee";
 
 /// Places an order of `quantity` of [`PRODUCT`] for `customer` with a fresh approved card, at
-/// the cart and checkout services at `cart_url` and `checkout_url`; returns its id.
-pub async fn place_order(cart_url: &str, checkout_url: &str, customer: &str, quantity: u32) -> anyhow::Result<String> {
+/// the cart and checkout services at `cart_url` and `checkout_url`, calling them as the
+/// storefront does with its `web` credentials; returns its id.
+pub async fn place_order(
+    web: &Credentials,
+    cart_url: &str,
+    checkout_url: &str,
+    customer: &str,
+    quantity: u32,
+) -> anyhow::Result<String> {
     let http = reqwest::Client::new();
     let cart = format!("demo-{}", uuid::Uuid::new_v4().simple());
     let added = http
         .post(format!("{cart_url}/v1/carts/{cart}/items"))
+        .bearer_auth(web.token_for("cart"))
         .json(&json!({ "product_id": PRODUCT, "quantity": quantity }))
         .send()
         .await
@@ -24,6 +33,7 @@ pub async fn place_order(cart_url: &str, checkout_url: &str, customer: &str, qua
     }
     let placed = http
         .post(format!("{checkout_url}/v1/checkout"))
+        .bearer_auth(web.token_for("checkout"))
         .header("idempotency-key", uuid::Uuid::new_v4().to_string())
         .json(&json!({
             "cart_id": cart, "customer_id": customer, "email": format!("{customer}@example.com"), "currency": "USD",

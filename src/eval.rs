@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use business_services::platform::identity::Credentials;
 use concierge::{ModelOverrides, ProviderSettings};
 use evals::{EvalModels, RunOptions, RunReport, Suite, Target};
 use tokio_util::sync::CancellationToken;
@@ -116,10 +117,13 @@ pub async fn run(config: &Config, options: &EvalOptions, models: Models) -> anyh
     eprintln!("boutique eval: {} suites, {cases} cases, {} trials each", suites.len(), options.trials);
     let customers: BTreeSet<&str> =
         suites.iter().flat_map(|suite| &suite.cases).map(|case| case.who.customer.as_str()).collect();
+    // The orders are placed as the storefront places them and watched as the MCP server reads.
+    let trust = config.trust()?;
+    let (web, reader) = (trust.credentials("web"), trust.credentials("mcp"));
     for customer in customers {
         // A suspended customer's checkout is refused: their cases ask about no order.
-        match demo::place_order(&url("cart"), &url("checkout"), customer, 2).await {
-            Ok(order) => wait_until_fulfilled(&url("oms"), &url("warehouse"), &order).await?,
+        match demo::place_order(&web, &url("cart"), &url("checkout"), customer, 2).await {
+            Ok(order) => wait_until_fulfilled(&reader, &url("oms"), &url("warehouse"), &order).await?,
             Err(error) => eprintln!("boutique eval: {customer} has no order ({error:#})"),
         }
     }
@@ -164,17 +168,23 @@ pub fn gate(baseline: &RunReport, current: &RunReport, tolerance: f64) -> anyhow
 }
 
 /// Waits until order management has `order` and it is held, or the warehouse ships it.
-async fn wait_until_fulfilled(oms: &str, warehouse: &str, order: &str) -> anyhow::Result<()> {
+async fn wait_until_fulfilled(reader: &Credentials, oms: &str, warehouse: &str, order: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     for _ in 0..600 {
-        let state = match http.get(format!("{oms}/v1/orders/{order}")).send().await {
+        let state = match http.get(format!("{oms}/v1/orders/{order}")).bearer_auth(reader.token_for("oms")).send().await
+        {
             Ok(response) if response.status().is_success() => {
                 response.json::<serde_json::Value>().await.unwrap_or_default()["state"].as_str().map(str::to_owned)
             }
             _ => None,
         };
-        let shipments: serde_json::Value =
-            http.get(format!("{warehouse}/v1/shipments?order_id={order}")).send().await?.json().await?;
+        let shipments: serde_json::Value = http
+            .get(format!("{warehouse}/v1/shipments?order_id={order}"))
+            .bearer_auth(reader.token_for("warehouse"))
+            .send()
+            .await?
+            .json()
+            .await?;
         let shipped = shipments["items"].as_array().is_some_and(|items| !items.is_empty());
         if state.as_deref() == Some("on_hold") || (state.is_some() && shipped) {
             return Ok(());

@@ -5,6 +5,7 @@ pub mod apps;
 pub mod audit;
 pub mod chat;
 pub mod config;
+pub mod credential;
 pub mod dead_letters;
 pub mod demo;
 pub mod eval;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use boutique::config::Config;
 use boutique::registry::System;
 use boutique::systems::{self, shown_path};
-use boutique::{audit, chat, dead_letters, eval, mcp};
+use boutique::{audit, chat, credential, dead_letters, eval, mcp};
 use clap::{Parser, Subcommand};
 use mcp_contract::token::Role;
 use tokio_util::sync::CancellationToken;
@@ -76,6 +76,21 @@ enum Command {
     Eval {
         #[command(subcommand)]
         action: EvalAction,
+    },
+    /// Prints the Authorization header value a direct call to a system needs: a service token
+    /// (valid 60 s) signed with the store's keys in the data folder, or the admin token on
+    /// operator routes. For curl and other tools, e.g.
+    /// `curl -H "Authorization: $(boutique credential --for crm --route 'GET /v1/customers')" …`.
+    Credential {
+        /// The system called, e.g. crm.
+        #[arg(long = "for", value_parser = parse_system)]
+        system: System,
+        /// Call as this system, e.g. web.
+        #[arg(long = "as", conflicts_with = "route")]
+        caller: Option<String>,
+        /// The route called, e.g. 'POST /v1/customers/{id}/notes': call as a caller its table admits.
+        #[arg(long)]
+        route: Option<String>,
     },
     /// Checks that money and goods add up across the stores: no charge without its order, no
     /// open hold, no stock or slot held for nobody, ledger equal to payments; exits non-zero
@@ -213,13 +228,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { systems } => serve(&config, &dedup(systems)).await,
         Command::DeadLetters { action } => {
             let broker = config.url_of("broker");
+            let token = config.admin_token.as_ref().map(|token| token.expose());
             match action {
-                DeadLetterAction::List { subscription } => dead_letters::list(&broker, subscription.as_deref()).await,
+                DeadLetterAction::List { subscription } => {
+                    dead_letters::list(&broker, token, subscription.as_deref()).await
+                }
                 DeadLetterAction::Replay { subscription, message_id } => {
-                    let token = config.admin_token.as_ref().map(|token| token.expose());
                     dead_letters::replay(&broker, token, &subscription, message_id.as_deref()).await
                 }
             }
+        }
+        Command::Credential { system, caller, route } => {
+            println!("{}", credential::credential(&config, system, caller.as_deref(), route.as_deref())?);
+            Ok(())
         }
         Command::Mcp { action: Some(McpAction::Token { subject, role, customer, ttl }), .. } => {
             println!("{}", mcp::mint(&config, &subject, role, customer, ttl)?);

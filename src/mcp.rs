@@ -59,7 +59,8 @@ pub fn resource(config: &Config) -> String {
 
 /// Builds the server, reading the systems at their configured URLs.
 async fn server(config: &Config) -> anyhow::Result<McpServer> {
-    let urls = mcp_peers(|name| Ok::<_, std::convert::Infallible>(config.url_of(name)))?;
+    let credentials = config.trust()?.credentials("mcp");
+    let urls = mcp_peers(|name| Ok::<_, std::convert::Infallible>(config.url_of(name)), &credentials)?;
     McpServer::build(&config.mcp, &urls, &config.data_dir, &resource(config), token_key(config)?).await
 }
 

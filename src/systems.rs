@@ -119,6 +119,7 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
         extensions,
         data_dir: config.data_dir.clone(),
         demo_data: config.demo_data,
+        trust: config.trust()?,
     };
     let launched = launch::launch(plan, shutdown).await.map_err(|error| anyhow::anyhow!(error))?;
     Ok(Running { addresses: launched.addresses.clone(), launched, stores })
@@ -135,7 +136,8 @@ pub async fn serve_concierge(
 ) -> anyhow::Result<String> {
     let key = crate::mcp::token_key(config)?;
     let db = Db::open(&Db::sqlite_url(&config.data_dir, store), store, &concierge::MIGRATOR).await?;
-    let peers = apps::concierge_peers(|name| Ok::<_, std::convert::Infallible>(config.url_of(name)))?;
+    let credentials = config.trust()?.credentials("concierge");
+    let peers = apps::concierge_peers(|name| Ok::<_, std::convert::Infallible>(config.url_of(name)), &credentials)?;
     let agent = concierge::build(settings, &db, &peers, key.clone(), models)
         .await
         .map_err(|why| anyhow::anyhow!("configuration key `{why}`"))?;

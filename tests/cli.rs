@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use boutique::config::Config;
+use business_services::platform::identity::Credentials;
 use business_services::platform::testing::{Backend, on_each_backend, postgres_url};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -128,9 +130,20 @@ fn as_env(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
     pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect()
 }
 
-async fn add_to_cart(cart_url: &str, cart: &str, product: &str, quantity: u32) -> Value {
+/// The operator's admin token of the stores these tests start.
+const ADMIN_TOKEN: &str = "an-operator-token-for-the-cli-tests";
+
+/// The credentials of the system `caller`, from the keys of the store in `data_dir`: to call a
+/// system as that caller would.
+fn caller(data_dir: &Path, caller: &str) -> Credentials {
+    let config = Config { data_dir: data_dir.to_owned(), ..Config::default() };
+    config.trust().expect("the store's keys").credentials(caller)
+}
+
+async fn add_to_cart(web: &Credentials, cart_url: &str, cart: &str, product: &str, quantity: u32) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{cart_url}/v1/carts/{cart}/items"))
+        .bearer_auth(web.token_for("cart"))
         .json(&json!({"product_id": product, "quantity": quantity}))
         .send()
         .await
@@ -140,9 +153,10 @@ async fn add_to_cart(cart_url: &str, cart: &str, product: &str, quantity: u32) -
 }
 
 /// Checks out a cart as a guest through the checkout service; returns the receipt.
-async fn place_order(checkout_url: &str, cart: &str) -> Value {
+async fn place_order(web: &Credentials, checkout_url: &str, cart: &str) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{checkout_url}/v1/checkout"))
+        .bearer_auth(web.token_for("checkout"))
         .header("idempotency-key", uuid::Uuid::new_v4().to_string())
         .json(&json!({
             "cart_id": cart,
@@ -158,11 +172,11 @@ async fn place_order(checkout_url: &str, cart: &str) -> Value {
     response.json().await.expect("receipt JSON")
 }
 
-/// GETs `url` until `done` holds of the answer, for at most 30 s.
-async fn poll_json(url: String, done: impl Fn(&Value) -> bool) -> Value {
+/// GETs `url` with a fresh token from `token` until `done` holds of the answer, for at most 30 s.
+async fn poll_json(url: String, token: impl Fn() -> String, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let response = reqwest::get(&url).await.expect("answers");
+        let response = reqwest::Client::new().get(&url).bearer_auth(token()).send().await.expect("answers");
         if response.status() == StatusCode::OK {
             let value: Value = response.json().await.expect("JSON");
             if done(&value) {
@@ -174,8 +188,9 @@ async fn poll_json(url: String, done: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
-async fn get_json(url: String) -> Value {
-    let response = reqwest::get(&url).await.expect("answers");
+/// GETs `url` presenting `token`.
+async fn get_json(url: String, token: String) -> Value {
+    let response = reqwest::Client::new().get(&url).bearer_auth(token).send().await.expect("answers");
     assert_eq!(response.status(), StatusCode::OK, "{url}");
     response.json().await.expect("JSON")
 }
@@ -222,6 +237,7 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
             Backend::Postgres => Some(PostgresDatabase::create().await),
         };
         let mut pairs = every_system("PORT", "0");
+        pairs.push(("BOUTIQUE_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()));
         if let Some(database) = &database {
             pairs.extend(every_system("DATABASE_URL", &database.url()));
         }
@@ -230,26 +246,35 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
 
         let first = Boutique::start(workdir.path(), &args, &env);
         assert_eq!(first.urls.keys().collect::<Vec<_>>(), SYSTEMS);
-        let products = get_json(format!("{}/v1/products?limit=100", first.url("catalog"))).await;
+        let (web, reader) = (caller(&data_dir, "web"), caller(&data_dir, "mcp"));
+        let products =
+            get_json(format!("{}/v1/products?limit=100", first.url("catalog")), web.token_for("catalog")).await;
         assert_eq!(products["items"].as_array().map(Vec::len), Some(36), "demo catalog seeded");
         let storefront = reqwest::get(first.url("web")).await.expect("the web answers");
         assert_eq!(storefront.status(), 200);
         assert!(storefront.text().await.expect("a page").contains("Walnut Dining Table"), "the storefront's grid");
-        let conversion =
-            get_json(format!("{}/v1/conversions?from=USD&to=EUR&minor_units=1999", first.url("currency"))).await;
+        let conversion = get_json(
+            format!("{}/v1/conversions?from=USD&to=EUR&minor_units=1999", first.url("currency")),
+            web.token_for("currency"),
+        )
+        .await;
         assert_eq!(conversion["to"]["minor_units"], 1845);
-        add_to_cart(first.url("cart"), "session-restart", "walnut-dining-table", 1).await;
-        add_to_cart(first.url("cart"), "session-order", "brass-table-lamp", 1).await;
-        let order = place_order(first.url("checkout"), "session-order").await;
+        add_to_cart(&web, first.url("cart"), "session-restart", "walnut-dining-table", 1).await;
+        add_to_cart(&web, first.url("cart"), "session-order", "brass-table-lamp", 1).await;
+        let order = place_order(&web, first.url("checkout"), "session-order").await;
         assert_eq!(order["status"], "confirmed");
         // The order travels on: outbox, broker, order management, warehouse, accounting.
         let order_id = order["order_id"].as_str().unwrap();
-        let managed =
-            poll_json(format!("{}/v1/orders/{order_id}", first.url("oms")), |o| o["state"] == "allocated").await;
+        let url = format!("{}/v1/orders/{order_id}", first.url("oms"));
+        let managed = poll_json(url, || reader.token_for("oms"), |o| o["state"] == "allocated").await;
         assert_eq!(managed["history"].as_array().map(Vec::len), Some(2), "{managed}");
-        let shipments = get_json(format!("{}/v1/shipments?order_id={order_id}", first.url("warehouse"))).await;
+        let shipments = get_json(
+            format!("{}/v1/shipments?order_id={order_id}", first.url("warehouse")),
+            reader.token_for("warehouse"),
+        )
+        .await;
         assert_eq!(shipments["items"].as_array().map(Vec::len), Some(1), "{shipments}");
-        let balance = get_json(format!("{}/v1/trial-balance", first.url("accounting"))).await;
+        let balance = get_json(format!("{}/v1/trial-balance", first.url("accounting")), ADMIN_TOKEN.into()).await;
         assert_eq!(balance["balanced"], true, "{balance}");
         // The audit finds the money and goods accounted for once the order has settled, and an
         // authorization no order accounts for once there is one.
@@ -269,6 +294,7 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
             "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2035, "cvv": "123"}});
         let held = reqwest::Client::new()
             .post(format!("{}/v1/authorizations", first.url("payment")))
+            .bearer_auth(caller(&data_dir, "checkout").token_for("payment"))
             .header("idempotency-key", "stray-hold")
             .json(&stray)
             .send()
@@ -277,9 +303,9 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
         assert_eq!(held.status(), StatusCode::CREATED);
         let (clean, findings) = audit();
         assert!(!clean && findings.contains("open authorizations              1"), "{findings}");
-        let listed = boutique(workdir.path(), &["dead-letters", "list"], &[("BROKER_URL", first.url("broker"))])
-            .output()
-            .expect("run boutique dead-letters");
+        let operator = [("BROKER_URL", first.url("broker")), ("BOUTIQUE_ADMIN_TOKEN", ADMIN_TOKEN)];
+        let listed =
+            boutique(workdir.path(), &["dead-letters", "list"], &operator).output().expect("run boutique dead-letters");
         assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
         assert!(String::from_utf8_lossy(&listed.stdout).contains("0 dead letter(s)"));
         // The Concierge in the terminal: the running one, then one of its own with a chosen model.
@@ -309,12 +335,16 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
         first.stop();
 
         let second = Boutique::start(workdir.path(), &args, &env);
-        let cart = get_json(format!("{}/v1/carts/session-restart", second.url("cart"))).await;
+        let cart = get_json(format!("{}/v1/carts/session-restart", second.url("cart")), web.token_for("cart")).await;
         assert_eq!(cart["items"], json!([{"product_id": "walnut-dining-table", "quantity": 1}]), "the cart survived");
-        let kept =
-            get_json(format!("{}/v1/orders/{}", second.url("checkout"), order["order_id"].as_str().unwrap())).await;
+        let kept = get_json(
+            format!("{}/v1/orders/{}", second.url("checkout"), order["order_id"].as_str().unwrap()),
+            web.token_for("checkout"),
+        )
+        .await;
         assert_eq!(kept, order, "the order survived");
-        let products = get_json(format!("{}/v1/products?limit=100", second.url("catalog"))).await;
+        let products =
+            get_json(format!("{}/v1/products?limit=100", second.url("catalog")), web.token_for("catalog")).await;
         assert_eq!(products["items"].as_array().map(Vec::len), Some(36), "seeded once, not twice");
         second.stop();
 
@@ -342,9 +372,12 @@ async fn serve_runs_chosen_systems_and_finds_peers_by_url() {
         &[("CART_PORT", "0"), ("CATALOG_URL", catalog.url("catalog"))],
     );
     assert_eq!(cart.urls.keys().collect::<Vec<_>>(), ["cart"]);
-    let updated = add_to_cart(cart.url("cart"), "s", "brass-table-lamp", 2).await;
+    // Both processes sign with and trust the keys in the data folder they share.
+    let web = caller(&workdir.path().join("data"), "web");
+    let updated = add_to_cart(&web, cart.url("cart"), "s", "brass-table-lamp", 2).await;
     assert_eq!(updated["item_count"], 2);
-    let ready = get_json(format!("{}/readyz", cart.url("cart"))).await;
+    let ready = reqwest::get(format!("{}/readyz", cart.url("cart"))).await.expect("answers");
+    let ready: Value = ready.json().await.expect("JSON");
     assert_eq!(ready["ready"], true);
     cart.stop();
     catalog.stop();

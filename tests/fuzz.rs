@@ -22,6 +22,9 @@ const MAX_EXAMPLES: &str = "20";
 /// How long the whole run may take before it is stopped and failed.
 const DEADLINE: Duration = Duration::from_secs(20 * 60);
 
+/// The operator's admin token of the fuzzed store: operator routes are fuzzed with it.
+const ADMIN_TOKEN: &str = "an-operator-token-for-the-fuzzer";
+
 fn fuzz_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/fuzz")
 }
@@ -66,7 +69,8 @@ async fn every_system_answers_as_its_openapi_document_says() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let config = Config::default().private_store(data.path());
+    let mut config = Config::default().private_store(data.path());
+    config.admin_token = Some(ADMIN_TOKEN.into());
     let shutdown = CancellationToken::new();
     let running = systems::start(&config, System::all(), &shutdown).await.unwrap();
 
@@ -80,7 +84,17 @@ async fn every_system_answers_as_its_openapi_document_says() {
     }
     assert!(targets.len() >= 13, "every business system serves its document: {targets:?}");
     let mut command = Command::new(fuzz_script());
-    command.args(&targets).env("FUZZ_MAX_EXAMPLES", MAX_EXAMPLES).stdin(Stdio::null());
+    // Each request carries the credential its route admits, minted from the store's keys.
+    let credential = format!(
+        "env BOUTIQUE_ADMIN_TOKEN={ADMIN_TOKEN} {} credential --data-dir {}",
+        env!("CARGO_BIN_EXE_boutique"),
+        data.path().display()
+    );
+    command
+        .args(&targets)
+        .env("FUZZ_MAX_EXAMPLES", MAX_EXAMPLES)
+        .env("FUZZ_CREDENTIAL", credential)
+        .stdin(Stdio::null());
     let output = tokio::task::spawn_blocking(move || run_until(command, DEADLINE)).await.unwrap();
     shutdown.cancel();
     running.finish().await.unwrap();

@@ -27,7 +27,7 @@ const MODULE_LAYERS: &[&[&str]] = &[
     &["registry"],
     &["config"],
     &["mcp"],
-    &["systems", "demo", "dead_letters"],
+    &["systems", "demo", "dead_letters", "credential"],
     &["audit", "chat", "eval"],
 ];
 

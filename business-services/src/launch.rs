@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Extensions;
+use axum::middleware;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -22,6 +23,8 @@ use crate::platform::db::Db;
 use crate::platform::events::Publisher;
 use crate::platform::faults::Faults;
 use crate::platform::http::serve;
+use crate::platform::identity::access::{self, Access, Door, Grant};
+use crate::platform::identity::{Credentials, Trust};
 use crate::platform::system::{BuildError, Context, PushTarget, System};
 
 /// The name publishers reach the broker by when it runs in another process.
@@ -58,6 +61,8 @@ pub struct Plan {
     pub data_dir: PathBuf,
     /// Load demo data into empty stores first.
     pub demo_data: bool,
+    /// The keys its systems sign their calls with, and the issuers their doors trust.
+    pub trust: Trust,
 }
 
 /// Systems running in this process.
@@ -84,7 +89,7 @@ impl Launched {
 
 /// Starts `plan`'s local systems, serving them until `shutdown` is cancelled.
 pub async fn launch(plan: Plan, shutdown: &CancellationToken) -> Result<Launched, BuildError> {
-    let Plan { registry, local, mut urls, clock, extensions, data_dir, demo_data } = plan;
+    let Plan { registry, local, mut urls, clock, extensions, data_dir, demo_data, trust } = plan;
     if demo_data {
         for unit in &local {
             let Some(db) = &unit.db else { continue };
@@ -116,6 +121,7 @@ pub async fn launch(plan: Plan, shutdown: &CancellationToken) -> Result<Launched
             .iter()
             .filter_map(|peer| urls.get(peer).map(|url| (*peer, url.clone())))
             .collect::<BTreeMap<_, _>>();
+        let credentials = trust.credentials(system.descriptor().name);
         let context = Context {
             name: system.descriptor().name,
             db: unit.db.as_ref(),
@@ -126,9 +132,17 @@ pub async fn launch(plan: Plan, shutdown: &CancellationToken) -> Result<Launched
             data_dir: &data_dir,
             extensions: &extensions,
             peers: &peers,
+            credentials: &credentials,
             consumers: &consumers,
         };
         let built = system.build(context).await.map_err(|error| format!("{}: {error}", system.descriptor().name))?;
+        let router = match system.descriptor().access {
+            Access::Routes(grants) => built.router.route_layer(middleware::from_fn_with_state(
+                door(&trust, system.descriptor().name, grants, &unit.faults),
+                access::guard,
+            )),
+            Access::Own => built.router,
+        };
         for task in built.tasks {
             tasks.spawn(async move {
                 task.await;
@@ -136,22 +150,26 @@ pub async fn launch(plan: Plan, shutdown: &CancellationToken) -> Result<Launched
             });
         }
         local_publisher = local_publisher.or(built.publisher);
-        servers.push(built.router);
+        servers.push(router);
     }
 
     let publishers: Vec<_> = local.iter().filter(|unit| !unit.system.descriptor().publishes.is_empty()).collect();
-    let publisher = match (local_publisher, urls.get(BROKER)) {
-        (Some(publisher), _) => Some(publisher),
-        (None, Some(broker)) if !publishers.is_empty() => Some(remote_publisher(broker).await?),
-        (None, _) => None,
+    let broker = match (local_publisher, urls.get(BROKER)) {
+        (Some(publisher), _) => Some(Broker::Local(publisher)),
+        (None, Some(url)) => Some(Broker::Remote(url)),
+        (None, None) => None,
     };
-    if let Some(publisher) = publisher {
+    if let Some(broker) = broker {
         for unit in publishers {
+            let publisher = match &broker {
+                Broker::Local(publisher) => publisher.clone(),
+                Broker::Remote(url) => remote_publisher(url, trust.credentials(unit.system.descriptor().name)).await?,
+            };
             let db = unit
                 .db
                 .clone()
                 .ok_or_else(|| format!("{}: publishes without a store", unit.system.descriptor().name))?;
-            let relay = Relay::new(db, publisher.clone(), clock.clone());
+            let relay = Relay::new(db, publisher, clock.clone());
             let what = format!("relay the {} outbox", unit.system.descriptor().name);
             let shutdown = shutdown.clone();
             tasks.spawn(async move {
@@ -177,13 +195,33 @@ pub async fn launch(plan: Plan, shutdown: &CancellationToken) -> Result<Launched
     Ok(Launched { addresses, urls, tasks })
 }
 
+/// Where publishers send: the broker's queue in this process, or its URL.
+enum Broker<'a> {
+    Local(Arc<dyn Publisher>),
+    Remote(&'a String),
+}
+
+/// The door of `system`: `grants` checked against tokens the process trusts, and its operator
+/// routes opened by the admin token of its fault switch.
+fn door(trust: &Trust, system: &'static str, grants: &'static [Grant], faults: &Faults) -> Door {
+    let door = Door::new(system, grants, Arc::new(trust.verifier(system)), faults.admin_token().clone());
+    match trust.admitted_everywhere {
+        Some(caller) => door.admitting_everywhere(caller),
+        None => door,
+    }
+}
+
 /// The subscriptions of every consumer whose address is known.
 fn consumers(registry: &[&'static dyn System], urls: &BTreeMap<&'static str, String>) -> Vec<PushTarget> {
     registry
         .iter()
-        .filter_map(|system| Some((system.descriptor().consumes, urls.get(system.descriptor().name)?)))
-        .flat_map(|(consumes, url)| {
+        .filter_map(|system| {
+            let descriptor = system.descriptor();
+            Some((descriptor.name, descriptor.consumes, urls.get(descriptor.name)?))
+        })
+        .flat_map(|(name, consumes, url)| {
             consumes.iter().map(move |consumes| PushTarget {
+                consumer: name.to_owned(),
                 subscription: consumes.subscription.to_owned(),
                 topic: consumes.topic.to_owned(),
                 endpoint: format!("{url}{}", consumes.path),
@@ -192,9 +230,11 @@ fn consumers(registry: &[&'static dyn System], urls: &BTreeMap<&'static str, Str
         .collect()
 }
 
-/// The broker in another process, through its Pub/Sub-compatible publish call.
-async fn remote_publisher(url: &str) -> Result<Arc<dyn Publisher>, BuildError> {
-    Ok(Arc::new(PubSubPublisher::new(url, "boutique", PubSubAuth::None, Duration::from_secs(5)).await?))
+/// The broker in another process, through its Pub/Sub-compatible publish call, called with
+/// the publisher's `credentials`.
+async fn remote_publisher(url: &str, credentials: Credentials) -> Result<Arc<dyn Publisher>, BuildError> {
+    let auth = PubSubAuth::Service(credentials);
+    Ok(Arc::new(PubSubPublisher::new(url, "boutique", auth, Duration::from_secs(5)).await?))
 }
 
 /// An address to connect to: a wildcard listen address is not one.

@@ -19,6 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use business_services::crm::client::CrmClient;
 use business_services::platform::db::Db;
+use business_services::platform::identity::Credentials;
 use investigator::{Investigator, InvestigatorSettings};
 use llm::gguf::{GgufSettings, LocalGguf};
 use llm::openai::{OpenAiCompatible, OpenAiSettings};
@@ -122,6 +123,8 @@ pub struct Peers {
     pub cart: String,
     /// The CRM, where hand-over tickets are opened.
     pub crm: String,
+    /// What the Concierge presents to the catalog, the carts and the CRM.
+    pub credentials: Credentials,
 }
 
 /// Models given in code rather than settings: scripted ones in tests and evals.
@@ -158,7 +161,7 @@ pub async fn build(
     let investigator = Investigator::new(&peers.mcp, investigator_model, &prompts.investigator, settings.investigator);
     let toolbox = tools::Toolbox::new(investigator, key, peers);
     let store = store::ConversationStore::new(db.clone());
-    let crm = CrmClient::new(&peers.crm, Duration::from_secs(5));
+    let crm = CrmClient::new(&peers.credentials.at(&peers.crm), Duration::from_secs(5));
     tracing::info!(provider = %model.name(), prompts = %prompts.hash, "The Concierge is ready.");
     Ok(Concierge::new(model, toolbox, store, prompts, settings.limits, crm))
 }

@@ -142,8 +142,8 @@ impl Toolbox {
             investigator,
             key,
             mcp_audience: peers.mcp.clone(),
-            catalog: CatalogClient::new(&peers.catalog, deadline),
-            carts: CartClient::new(&peers.cart, deadline),
+            catalog: CatalogClient::new(&peers.credentials.at(&peers.catalog), deadline),
+            carts: CartClient::new(&peers.credentials.at(&peers.cart), deadline),
         }
     }
 

@@ -1,6 +1,6 @@
-//! The business systems' read APIs, as the MCP server reaches them: GET only, under the
-//! read-only [`identity::MCP_SERVER`] identity that every system refuses writes from. This
-//! type has no method that writes, and the systems would refuse one if it did.
+//! The business systems' read APIs, as the MCP server reaches them: GET only, with the `mcp`
+//! service identity, which each system's route table admits on the reads the server needs and
+//! nowhere else. This type has no method that writes, and the systems would refuse one if it did.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use business_services::inventory::client::{InventoryClient, Stock};
 use business_services::oms::client::{OmsClient, Order, OrderDetail};
 use business_services::payment::client::{Authorization, PaymentClient};
 use business_services::platform::client::RequestSigner;
-use business_services::platform::identity;
+use business_services::platform::identity::Credentials;
 use business_services::platform::page::MAX_LIMIT;
 use business_services::platform::{Error, Result};
 use business_services::warehouse::client::{Shipment, Tracking, WarehouseClient};
@@ -41,6 +41,9 @@ pub struct SystemUrls {
     pub catalog: String,
     /// Stock levels.
     pub inventory: String,
+    /// What the server presents to them: the `mcp` identity, which every system admits on the
+    /// read routes it needs and nowhere else.
+    pub credentials: Credentials,
 }
 
 /// Read-only clients of the business systems.
@@ -60,14 +63,14 @@ impl BackOffice {
     /// Clients of the systems at `urls`; fraud requests are signed by `fraud_signer`.
     pub fn new(urls: &SystemUrls, fraud_signer: Arc<dyn RequestSigner>) -> BackOffice {
         BackOffice {
-            crm: CrmClient::new(&urls.crm, DEADLINE).with_identity(identity::MCP_SERVER),
-            checkout: CheckoutClient::new(&urls.checkout, DEADLINE).with_identity(identity::MCP_SERVER),
-            oms: OmsClient::new(&urls.oms, DEADLINE).with_identity(identity::MCP_SERVER),
-            warehouse: WarehouseClient::new(&urls.warehouse, DEADLINE).with_identity(identity::MCP_SERVER),
-            fraud: FraudClient::signed_by(&urls.fraud, DEADLINE, fraud_signer).with_identity(identity::MCP_SERVER),
-            payment: PaymentClient::new(&urls.payment, DEADLINE).with_identity(identity::MCP_SERVER),
-            catalog: CatalogClient::new(&urls.catalog, DEADLINE).with_identity(identity::MCP_SERVER),
-            inventory: InventoryClient::new(&urls.inventory, DEADLINE).with_identity(identity::MCP_SERVER),
+            crm: CrmClient::new(&urls.credentials.at(&urls.crm), DEADLINE),
+            checkout: CheckoutClient::new(&urls.credentials.at(&urls.checkout), DEADLINE),
+            oms: OmsClient::new(&urls.credentials.at(&urls.oms), DEADLINE),
+            warehouse: WarehouseClient::new(&urls.credentials.at(&urls.warehouse), DEADLINE),
+            fraud: FraudClient::signed_by(&urls.credentials.at(&urls.fraud), DEADLINE, fraud_signer),
+            payment: PaymentClient::new(&urls.credentials.at(&urls.payment), DEADLINE),
+            catalog: CatalogClient::new(&urls.credentials.at(&urls.catalog), DEADLINE),
+            inventory: InventoryClient::new(&urls.credentials.at(&urls.inventory), DEADLINE),
         }
     }
 

@@ -7,7 +7,7 @@ use boutique::registry::System;
 use mcp_contract::token::{Grant, Role, unix_now};
 use serde_json::{Value, json};
 
-use crate::harness::{ALICE, BOB, Store, call, connect, get_json, ok};
+use crate::harness::{ALICE, BOB, Store, call, connect, ok};
 
 /// A session token for `subject` in `role`, serving `customer`.
 pub fn session(store: &Store, subject: &str, role: Role, customer: Option<&str>) -> String {
@@ -161,6 +161,7 @@ async fn each_core_intent_is_answered_from_live_data() {
     let cart = format!("widget-{}", uuid::Uuid::new_v4().simple());
     let added = reqwest::Client::new()
         .post(format!("{}/v1/carts/{cart}/items", store.url(System::named("cart"))))
+        .bearer_auth(store.caller("web").token_for("cart"))
         .json(&json!({ "product_id": "cast-iron-skillet", "quantity": 3 }))
         .send()
         .await
@@ -183,8 +184,7 @@ async fn talking_to_a_human_opens_a_ticket_only_when_the_user_confirms() {
     let conversation = open(&base, &token, json!({})).await;
     let http = reqwest::Client::new();
     let tickets = || async {
-        let url = format!("{}/v1/customers/{BOB}/tickets", store.url(System::named("crm")));
-        get_json(url).await["items"].as_array().unwrap().len()
+        store.read("crm", &format!("/v1/customers/{BOB}/tickets")).await["items"].as_array().unwrap().len()
     };
     let before = tickets().await;
     let confirm = format!("{base}/v1/conversations/{conversation}/handover");
@@ -201,7 +201,7 @@ async fn talking_to_a_human_opens_a_ticket_only_when_the_user_confirms() {
     let again: Value = http.post(&confirm).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(again["ticket_id"], ticket_id.as_str(), "confirming twice opens one ticket");
     assert_eq!(tickets().await, before + 1);
-    let ticket = get_json(format!("{}/v1/tickets/{ticket_id}", store.url(System::named("crm")))).await;
+    let ticket = store.read("crm", &format!("/v1/tickets/{ticket_id}")).await;
     assert!(ticket.to_string().contains("talk to a human"), "the transcript travels with it: {ticket}");
     store.stop().await;
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use boutique::config::Config;
 use boutique::registry::System;
 use boutique::systems;
+use business_services::platform::identity::Credentials;
 use mcp_contract::token::{Grant, Role, unix_now};
 use rmcp::RoleClient;
 use rmcp::ServiceExt;
@@ -19,6 +20,9 @@ use tokio_util::sync::CancellationToken;
 pub const ALICE: &str = "cus-1001";
 /// The other one.
 pub const BOB: &str = "cus-1002";
+
+/// The operator's admin token of every store the tests start.
+pub const ADMIN_TOKEN: &str = "an-operator-token-for-the-mcp-tests";
 
 /// A running store.
 pub struct Store {
@@ -39,6 +43,7 @@ impl Store {
         let data = tempfile::tempdir().unwrap();
         let mut config = Config::default().private_store(data.path());
         config.mcp.resync_secs = 3600;
+        config.admin_token = Some(ADMIN_TOKEN.into());
         tune(&mut config);
         let shutdown = CancellationToken::new();
         let running = systems::start(&config, System::all(), &shutdown).await.unwrap();
@@ -60,6 +65,20 @@ impl Store {
     /// The base URL of `system`.
     pub fn url(&self, system: System) -> &str {
         &self.urls[&system]
+    }
+
+    /// The credentials of the system `caller`, from the store's keys: to call a system as it would.
+    pub fn caller(&self, caller: &str) -> Credentials {
+        self.config.trust().unwrap().credentials(caller)
+    }
+
+    /// `path` of `system` as JSON, read as the MCP server reads it (its `mcp` identity).
+    pub async fn read(&self, system: &str, path: &str) -> Value {
+        let url = format!("{}{path}", self.url(System::named(system)));
+        let token = self.caller("mcp").token_for(system);
+        let response = reqwest::Client::new().get(&url).bearer_auth(token).send().await.unwrap();
+        assert!(response.status().is_success(), "{url}: {}", response.status());
+        response.json().await.unwrap()
     }
 
     /// The MCP endpoint.
@@ -85,7 +104,8 @@ impl Store {
 
     /// Places an order of two T-shirts for `customer`; returns its id.
     pub async fn place_order(&self, customer: &str) -> String {
-        boutique::demo::place_order(self.url(System::named("cart")), self.url(System::named("checkout")), customer, 2)
+        let cart = self.url(System::named("cart"));
+        boutique::demo::place_order(&self.caller("web"), cart, self.url(System::named("checkout")), customer, 2)
             .await
             .unwrap()
     }
@@ -97,14 +117,15 @@ impl Store {
         const ALONG: [&str; 5] = ["created", "picked", "packed", "shipped", "delivered"];
         let http = reqwest::Client::new();
         let warehouse = self.url(System::named("warehouse"));
-        let shipments = get_json(format!("{warehouse}/v1/shipments?order_id={order}")).await;
+        let shipments = self.read("warehouse", &format!("/v1/shipments?order_id={order}")).await;
         let shipment = &shipments["items"][0];
         let from = ALONG.iter().position(|status| shipment["status"] == *status).unwrap();
         let to_index = ALONG.iter().position(|status| *status == to).unwrap();
         for status in &ALONG[from + 1..=to_index] {
             let scan = json!({ "status": status, "location": location, "note": note });
             let url = format!("{warehouse}/v1/shipments/{}/events", shipment["id"].as_str().unwrap());
-            let response = http.post(url).json(&scan).send().await.unwrap();
+            // Carrier scans are an operator's writes.
+            let response = http.post(url).bearer_auth(ADMIN_TOKEN).json(&scan).send().await.unwrap();
             assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
         }
         let state = match to {
@@ -113,7 +134,7 @@ impl Store {
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
-            if get_json(format!("{}/v1/orders/{order}", self.url(System::named("oms")))).await["state"] == state {
+            if self.read("oms", &format!("/v1/orders/{order}")).await["state"] == state {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -130,7 +151,8 @@ impl Store {
             let mut known = 0;
             for order in self.orders.values() {
                 let url = format!("{}/v1/orders/{order}", self.url(System::named("oms")));
-                known += usize::from(http.get(url).send().await.is_ok_and(|r| r.status().is_success()));
+                let read = http.get(url).bearer_auth(self.caller("mcp").token_for("oms")).send().await;
+                known += usize::from(read.is_ok_and(|r| r.status().is_success()));
             }
             let status = get_json(format!("{}/v1/indexer", self.url(System::named("mcp")))).await;
             if known == self.orders.len() && status["pending_orders"] == 0 && status["last_full_pass"].is_i64() {

@@ -272,27 +272,26 @@ async fn fuzzing_every_tool_changes_no_store() {
 }
 
 #[tokio::test]
-async fn systems_refuse_writes_from_the_read_only_identity() {
+async fn systems_refuse_writes_from_the_read_only_identity_whatever_it_claims() {
     let store = Store::start(|_| {}).await;
     let http = reqwest::Client::new();
+    let mcp = store.caller("mcp");
     let notes = format!("{}/v1/customers/{ALICE}/notes", store.url(System::named("crm")));
     let count = |page: Value| page["items"].as_array().unwrap().len();
-    let before = count(http.get(&notes).send().await.unwrap().json().await.unwrap());
-    let write = http
-        .post(&notes)
-        .header("service-identity", "mcp-server")
-        .json(&json!({"author": "mcp", "body": "written by a reader"}))
-        .send()
-        .await
-        .unwrap();
+    let read = |token: String| http.get(&notes).bearer_auth(token).send();
+    let before = count(read(mcp.token_for("crm")).await.unwrap().json().await.unwrap());
+    let body = json!({"author": "mcp", "body": "written by a reader"});
+    let write = http.post(&notes).bearer_auth(mcp.token_for("crm")).json(&body).send().await.unwrap();
     assert_eq!(write.status().as_u16(), 403);
     let problem: Value = write.json().await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("read-only service identity"), "{problem}");
-    let read = http.get(&notes).header("service-identity", "mcp-server").send().await.unwrap();
-    assert_eq!(count(read.json().await.unwrap()), before, "reads pass, the write did nothing");
+    assert!(problem["detail"].as_str().unwrap().contains("'mcp' may not call POST"), "{problem}");
+    // Naming itself otherwise changes nothing: the identity is the verified token's.
+    let claimed = http.post(&notes).header("service-identity", "checkout").json(&body).send().await.unwrap();
+    assert_eq!(claimed.status().as_u16(), 401);
+    assert_eq!(count(read(mcp.token_for("crm")).await.unwrap().json().await.unwrap()), before, "nothing was written");
     let cart = http
         .delete(format!("{}/v1/carts/any-cart", store.url(System::named("cart"))))
-        .header("service-identity", "mcp-server")
+        .bearer_auth(mcp.token_for("cart"))
         .send()
         .await
         .unwrap();

@@ -5,7 +5,7 @@ use std::time::Duration;
 // The types on this client's wire, for its callers.
 pub use super::domain::{JournalEntry, Refund, RevenueRecognition, Sale, TrialBalance};
 use crate::contracts::order::OrderId;
-use crate::platform::client::PeerClient;
+use crate::platform::client::{Peer, PeerClient};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};
 
@@ -17,9 +17,9 @@ pub struct AccountingClient {
 }
 
 impl AccountingClient {
-    /// A client of accounting at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        AccountingClient { peer: PeerClient::new("accounting", base_url, deadline) }
+    /// A client of accounting at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        AccountingClient { peer: PeerClient::to("accounting", peer, deadline) }
     }
 
     /// Records an order's sale (revenue deferred until it ships); once per order. Other

@@ -32,12 +32,13 @@ use crate::platform::events::BoxFuture;
 use crate::platform::events::Publisher;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, CHECKOUT, Grant, OPERATOR, WAREHOUSE};
 use crate::platform::secret::Secret;
 use crate::platform::signing::HmacSigner;
 use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use crate::platform::tasks;
 use embedded::EmbeddedQueue;
-use push::{PushSettings, Pusher};
+use push::{PushSettings, PushTokens, Pusher};
 use queue::Queue;
 use queue::Subscription;
 
@@ -92,6 +93,7 @@ pub struct BrokerService {
     settings: Settings,
     clock: Arc<dyn Clock>,
     signer: Option<Arc<dyn RequestSigner>>,
+    tokens: Option<PushTokens>,
 }
 
 impl BrokerService {
@@ -102,7 +104,14 @@ impl BrokerService {
             settings: settings.clone(),
             clock,
             signer,
+            tokens: None,
         }
+    }
+
+    /// The same broker, presenting service tokens to the store's own consumers.
+    pub fn with_tokens(mut self, tokens: PushTokens) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// The queue, to publish to in this process and to subscribe with.
@@ -133,7 +142,10 @@ impl BrokerService {
 
     async fn supervise(&self, shutdown: CancellationToken) {
         let queue: Arc<dyn Queue> = Arc::new(self.queue.clone());
-        let pusher = Pusher::new(queue, self.settings.push.clone(), self.signer.clone(), self.queue.publications());
+        let mut pusher = Pusher::new(queue, self.settings.push.clone(), self.signer.clone(), self.queue.publications());
+        if let Some(tokens) = &self.tokens {
+            pusher = pusher.with_tokens(tokens.clone());
+        }
         let mut running = BTreeSet::new();
         let mut pushers = tokio::task::JoinSet::new();
         let mut ticks = tokio::time::interval(Duration::from_secs(1));
@@ -170,6 +182,14 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &[],
     publishes: &[],
     consumes: &[],
+    access: Access::Routes(&[
+        Grant::post("/v1/projects/{project}/topics/{topic_action}", &[CHECKOUT, WAREHOUSE]),
+        Grant::get("/v1/subscriptions", &[OPERATOR]),
+        Grant::put("/v1/subscriptions/{name}", &[OPERATOR]),
+        Grant::post("/v1/subscriptions/{name}/replay", &[OPERATOR]),
+        Grant::get("/v1/dead-letters", &[OPERATOR]),
+        Grant::get("/v1/stats", &[OPERATOR]),
+    ]),
 };
 
 impl System for Broker {
@@ -187,7 +207,9 @@ impl System for Broker {
             let settings: Settings = context.settings()?;
             let signer =
                 HmacSigner::new(&settings.signing_key_id, settings.signing_secret.expose(), context.clock.clone());
-            let service = BrokerService::new(db, &settings, context.clock.clone(), Some(Arc::new(signer)));
+            let tokens = PushTokens::new(context.credentials.clone(), context.consumers);
+            let service =
+                BrokerService::new(db, &settings, context.clock.clone(), Some(Arc::new(signer))).with_tokens(tokens);
             for consumer in context.consumers {
                 let subscription = Subscription {
                     name: consumer.subscription.clone(),

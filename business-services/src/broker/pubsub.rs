@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::platform::client::{PeerClient, RequestSigner};
 use crate::platform::events::Message;
 use crate::platform::events::{BoxFuture, Publisher};
+use crate::platform::identity::Credentials;
 use crate::platform::{Error, Result};
 
 /// The OAuth scope that allows publishing.
@@ -32,8 +33,10 @@ pub const EVENT_ID: &str = "event_id";
 /// How the publisher authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PubSubAuth {
-    /// No token: for the Pub/Sub emulator or our embedded broker.
+    /// No token: for the Pub/Sub emulator.
     None,
+    /// Our broker: a service token of the publishing system.
+    Service(Credentials),
     /// A service-account JSON key file.
     KeyFile(PathBuf),
     /// The metadata server of the machine (on Google Cloud).
@@ -97,8 +100,12 @@ impl PubSubPublisher {
         if project.is_empty() || project.contains('/') {
             return Err(Error::invalid("project", "must be a Google Cloud project id"));
         }
+        let (name, credentials) = match &auth {
+            PubSubAuth::Service(credentials) => ("broker", Some(credentials.clone())),
+            _ => ("pubsub", None),
+        };
         let tokens: Option<Arc<dyn TokenProvider>> = match auth {
-            PubSubAuth::None => None,
+            PubSubAuth::None | PubSubAuth::Service(_) => None,
             PubSubAuth::KeyFile(path) => {
                 let account = gcp_auth::CustomServiceAccount::from_file(&path).map_err(|e| {
                     Error::invalid(
@@ -117,7 +124,10 @@ impl PubSubPublisher {
             }
         };
         Ok(PubSubPublisher {
-            client: PeerClient::new("pubsub", base_url, deadline),
+            client: match credentials {
+                Some(credentials) => PeerClient::new(name, base_url, deadline).with_credentials(credentials),
+                None => PeerClient::new(name, base_url, deadline),
+            },
             project: project.to_owned(),
             tokens,
         })

@@ -3,6 +3,7 @@
 //! exponential backoff and jitter, and after the subscription's attempts the message is
 //! dead-lettered. One message per ordering key is in flight at a time; keys run concurrently.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ use crate::platform::FieldError;
 use crate::platform::Result;
 use crate::platform::client::RequestSigner;
 use crate::platform::events::{PushEnvelope, TRACEPARENT};
+use crate::platform::identity::Credentials;
+use crate::platform::system::PushTarget;
 
 /// How deliveries are made and retried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +76,32 @@ impl PushSettings {
     }
 }
 
+/// Service tokens for pushes to the store's own consumers: each endpoint's origin names the
+/// consuming system, the token's audience. Endpoints elsewhere get no token.
+#[derive(Debug, Clone)]
+pub struct PushTokens {
+    credentials: Credentials,
+    consumers: Arc<BTreeMap<String, String>>,
+}
+
+impl PushTokens {
+    /// Tokens minted from the broker's `credentials` for the consumers of `targets`.
+    pub fn new(credentials: Credentials, targets: &[PushTarget]) -> PushTokens {
+        let consumers =
+            targets.iter().filter_map(|target| Some((origin(&target.endpoint)?, target.consumer.clone()))).collect();
+        PushTokens { credentials, consumers: Arc::new(consumers) }
+    }
+
+    fn token_for(&self, endpoint: &str) -> Option<String> {
+        let consumer = self.consumers.get(&origin(endpoint)?)?;
+        Some(self.credentials.token_for(consumer))
+    }
+}
+
+fn origin(endpoint: &str) -> Option<String> {
+    reqwest::Url::parse(endpoint).ok().map(|url| url.origin().ascii_serialization())
+}
+
 /// Pushes the messages of subscriptions to their endpoints.
 #[derive(Debug, Clone)]
 pub struct Pusher {
@@ -80,6 +109,7 @@ pub struct Pusher {
     http: reqwest::Client,
     settings: PushSettings,
     signer: Option<Arc<dyn RequestSigner>>,
+    tokens: Option<PushTokens>,
     wake: Arc<Notify>,
 }
 
@@ -92,7 +122,13 @@ impl Pusher {
         signer: Option<Arc<dyn RequestSigner>>,
         wake: Arc<Notify>,
     ) -> Self {
-        Pusher { queue, http: reqwest::Client::new(), settings, signer, wake }
+        Pusher { queue, http: reqwest::Client::new(), settings, signer, tokens: None, wake }
+    }
+
+    /// The same pusher, presenting service tokens to the store's own consumers.
+    pub fn with_tokens(mut self, tokens: PushTokens) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// Delivers the subscription named `subscription` until `shutdown`. Its endpoint is read
@@ -163,6 +199,9 @@ impl Pusher {
             .header("content-type", "application/json");
         if let Some(traceparent) = delivery.message.attributes.get(TRACEPARENT) {
             request = request.header("traceparent", traceparent);
+        }
+        if let Some(token) = self.tokens.as_ref().and_then(|tokens| tokens.token_for(&subscription.endpoint)) {
+            request = request.bearer_auth(token);
         }
         if let Some(signer) = &self.signer {
             let path = reqwest::Url::parse(&subscription.endpoint).map(|url| url.path().to_owned()).unwrap_or_default();

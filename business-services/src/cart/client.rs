@@ -6,7 +6,7 @@ use serde::Serialize;
 
 // The types on this client's wire, for its callers.
 pub use super::domain::{Cart, CartId};
-use crate::platform::client::PeerClient;
+use crate::platform::client::{Peer, PeerClient};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};
 
@@ -24,9 +24,9 @@ struct AddItem<'a> {
 }
 
 impl CartClient {
-    /// A client of the cart service at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        CartClient { peer: PeerClient::new("cart", base_url, deadline) }
+    /// A client of the cart service at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        CartClient { peer: PeerClient::to("cart", peer, deadline) }
     }
 
     /// The cart `id` (empty if it never existed or was abandoned).

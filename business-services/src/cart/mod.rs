@@ -17,12 +17,14 @@ use utoipa::OpenApi;
 
 use crate::catalog::client::CatalogClient;
 use crate::platform::FieldError;
+use crate::platform::client::Peer;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
 use crate::platform::idempotency;
+use crate::platform::identity::access::{Access, CHECKOUT, CONCIERGE, Grant, WEB};
 use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use crate::platform::tasks;
 use domain::AbandonPolicy;
@@ -84,9 +86,9 @@ pub struct CartService {
 }
 
 impl CartService {
-    /// The cart service over its migrated `db`, checking products with the catalog at `catalog_url`.
-    pub fn new(db: &Db, catalog_url: &str, settings: &Settings, clock: Arc<dyn Clock>) -> Self {
-        let catalog = CatalogClient::new(catalog_url, Duration::from_millis(settings.catalog_deadline_ms.into()));
+    /// The cart service over its migrated `db`, checking products with the `catalog`.
+    pub fn new(db: &Db, catalog: &Peer, settings: &Settings, clock: Arc<dyn Clock>) -> Self {
+        let catalog = CatalogClient::new(catalog, Duration::from_millis(settings.catalog_deadline_ms.into()));
         let store = CartStore::new(db.clone(), settings.policy());
         CartService {
             db: db.clone(),
@@ -127,6 +129,14 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &["catalog"],
     publishes: &[],
     consumes: &[],
+    access: Access::Routes(&[
+        Grant::get("/v1/carts/{cart_id}", &[WEB, CHECKOUT, CONCIERGE]),
+        Grant::new("DELETE", "/v1/carts/{cart_id}", &[WEB, CHECKOUT]),
+        Grant::post("/v1/carts/{cart_id}/items", &[WEB, CONCIERGE]),
+        Grant::put("/v1/carts/{cart_id}/items/{product_id}", &[WEB]),
+        Grant::new("DELETE", "/v1/carts/{cart_id}/items/{product_id}", &[WEB]),
+        Grant::post("/v1/carts/{cart_id}/merge", &[WEB]),
+    ]),
 };
 
 impl System for Cart {
@@ -141,7 +151,7 @@ impl System for Cart {
     fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
         Box::pin(async move {
             let db = context.db()?;
-            let service = CartService::new(db, context.peer("catalog")?, &context.settings()?, context.clock.clone());
+            let service = CartService::new(db, &context.peer("catalog")?, &context.settings()?, context.clock.clone());
             let router = service.router(db, context.faults);
             Ok(Built::router(router).with_task(service.run_sweeper(context.shutdown.clone())))
         })

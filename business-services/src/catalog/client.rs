@@ -7,7 +7,7 @@ pub use super::api::Categories;
 pub use super::domain::Product;
 use crate::contracts::product::ProductId;
 use crate::platform::Result;
-use crate::platform::client::{PeerClient, RawBody, escaped};
+use crate::platform::client::{Peer, PeerClient, RawBody, escaped};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::Page;
 
@@ -18,14 +18,9 @@ pub struct CatalogClient {
 }
 
 impl CatalogClient {
-    /// A client of the catalog at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        CatalogClient { peer: PeerClient::new("catalog", base_url, deadline) }
-    }
-
-    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
-    pub fn with_identity(self, identity: &'static str) -> Self {
-        CatalogClient { peer: self.peer.with_identity(identity) }
+    /// A client of the catalog at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        CatalogClient { peer: PeerClient::to("catalog", peer, deadline) }
     }
 
     /// The product `id` as a caller was given it; `None` when the catalog has no such product

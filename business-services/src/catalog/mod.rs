@@ -12,6 +12,7 @@ use utoipa::OpenApi;
 use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, CART, CHECKOUT, CONCIERGE, Grant, MCP, WEB};
 use crate::platform::system::{BuildError, Built, Context, Descriptor, SeedResult, System};
 use crate::platform::{Error, Result};
 use store::CatalogStore;
@@ -32,6 +33,12 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &[],
     publishes: &[],
     consumes: &[],
+    access: Access::Routes(&[
+        Grant::get("/v1/products", &[WEB, CART, CHECKOUT, MCP, CONCIERGE]),
+        Grant::get("/v1/products/{id}", &[WEB, CART, CHECKOUT, MCP, CONCIERGE]),
+        Grant::get("/v1/products/{id}/picture", &[WEB]),
+        Grant::get("/v1/categories", &[WEB, MCP, CONCIERGE]),
+    ]),
 };
 
 impl System for Catalog {

@@ -7,7 +7,7 @@ use serde::Serialize;
 // The types on this client's wire, for its callers.
 pub use crate::contracts::order::{OrderId, Receipt};
 use crate::platform::Result;
-use crate::platform::client::{PeerClient, escaped};
+use crate::platform::client::{Peer, PeerClient, escaped};
 use crate::platform::page::Page;
 
 /// Calls the checkout service.
@@ -17,14 +17,9 @@ pub struct CheckoutClient {
 }
 
 impl CheckoutClient {
-    /// A client of the checkout at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        CheckoutClient { peer: PeerClient::new("checkout", base_url, deadline) }
-    }
-
-    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
-    pub fn with_identity(self, identity: &'static str) -> Self {
-        CheckoutClient { peer: self.peer.with_identity(identity) }
+    /// A client of the checkout at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        CheckoutClient { peer: PeerClient::to("checkout", peer, deadline) }
     }
 
     /// Places an order: `order` is the checkout API's request, placed once per

@@ -32,6 +32,8 @@ use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::Credentials;
+use crate::platform::identity::access::{Access, Grant, MCP, WEB};
 use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use crate::platform::tasks;
 use saga::Peers;
@@ -89,19 +91,26 @@ pub struct CheckoutService {
 }
 
 impl CheckoutService {
-    /// The checkout over its migrated `db`, calling the systems at `urls`.
-    pub fn new(db: &Db, urls: &PeerUrls, settings: &Settings, clock: Arc<dyn Clock>) -> Self {
+    /// The checkout over its migrated `db`, calling the systems at `urls` with `credentials`.
+    pub fn new(
+        db: &Db,
+        urls: &PeerUrls,
+        credentials: &Credentials,
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let ms = |ms: u32| Duration::from_millis(ms.into());
         let peer = ms(settings.peer_deadline_ms);
+        let at = |url: &str| credentials.at(url);
         let peers = Peers {
-            cart: CartClient::new(&urls.cart, peer),
-            catalog: CatalogClient::new(&urls.catalog, peer),
-            currency: CurrencyClient::new(&urls.currency, peer),
-            inventory: InventoryClient::new(&urls.inventory, peer),
-            crm: CrmClient::new(&urls.crm, peer),
-            payment: PaymentClient::new(&urls.payment, ms(settings.payment_deadline_ms)),
-            furniture: FurnitureClient::new(&urls.furniture, ms(settings.freight_deadline_ms)),
-            fraud: FraudClient::new(&urls.fraud, peer, &settings.fraud_key_id, settings.fraud_secret.expose()),
+            cart: CartClient::new(&at(&urls.cart), peer),
+            catalog: CatalogClient::new(&at(&urls.catalog), peer),
+            currency: CurrencyClient::new(&at(&urls.currency), peer),
+            inventory: InventoryClient::new(&at(&urls.inventory), peer),
+            crm: CrmClient::new(&at(&urls.crm), peer),
+            payment: PaymentClient::new(&at(&urls.payment), ms(settings.payment_deadline_ms)),
+            furniture: FurnitureClient::new(&at(&urls.furniture), ms(settings.freight_deadline_ms)),
+            fraud: FraudClient::new(&at(&urls.fraud), peer, &settings.fraud_key_id, settings.fraud_secret.expose()),
         };
         let checkout = saga::Checkout::new(peers.clone(), CheckoutStore::new(db.clone()), clock, settings.clone());
         CheckoutService { checkout, peers }
@@ -153,6 +162,11 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &["cart", "catalog", "currency", "inventory", "crm", "payment", "furniture", "fraud"],
     publishes: &[order::TOPIC],
     consumes: &[],
+    access: Access::Routes(&[
+        Grant::post("/v1/checkout", &[WEB]),
+        Grant::get("/v1/orders", &[WEB, MCP]),
+        Grant::get("/v1/orders/{order_id}", &[WEB, MCP]),
+    ]),
 };
 
 impl System for Checkout {
@@ -167,8 +181,9 @@ impl System for Checkout {
     fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
         Box::pin(async move {
             let db = context.db()?;
-            let urls = PeerUrls::resolve(|name| context.peer(name).map(str::to_owned))?;
-            let mut service = CheckoutService::new(db, &urls, &context.settings()?, context.clock.clone());
+            let urls = PeerUrls::resolve(|name| context.peer(name).map(|peer| peer.url))?;
+            let settings = context.settings()?;
+            let mut service = CheckoutService::new(db, &urls, context.credentials, &settings, context.clock.clone());
             if let Some(point) = context.extension::<saga::CrashPoint>() {
                 service = service.crash_at(point);
             }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 // The types on this client's wire, for its callers.
 pub use super::domain::{Customer, CustomerId, LoyaltyStatus, NewTicket, Note, Standing, Ticket, check_reference};
-use crate::platform::client::{PeerClient, escaped};
+use crate::platform::client::{Peer, PeerClient, escaped};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::Page;
 use crate::platform::{Error, Result};
@@ -34,14 +34,9 @@ struct SystemTicket<'a> {
 }
 
 impl CrmClient {
-    /// A client of the CRM at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        CrmClient { peer: PeerClient::new("crm", base_url, deadline) }
-    }
-
-    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
-    pub fn with_identity(self, identity: &'static str) -> Self {
-        CrmClient { peer: self.peer.with_identity(identity) }
+    /// A client of the CRM at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        CrmClient { peer: PeerClient::to("crm", peer, deadline) }
     }
 
     /// One customer with addresses, standing, tier and discount; `None` when there is no such customer.

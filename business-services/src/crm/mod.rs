@@ -49,6 +49,7 @@ use crate::platform::Result;
 use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, BROKER, CHECKOUT, CONCIERGE, Grant, MCP, OPERATOR, WEB};
 use crate::platform::system::{BuildError, Built, Consumes, Context, Descriptor, SeedResult, System};
 use store::CrmStore;
 
@@ -67,6 +68,24 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &[],
     publishes: &[],
     consumes: &[Consumes { subscription: "crm-orders", topic: order::TOPIC, path: api::ORDER_EVENTS_PATH }],
+    access: Access::Routes(&[
+        Grant::get("/v1/customers", &[WEB, MCP]),
+        Grant::post("/v1/customers", &[WEB, OPERATOR]),
+        Grant::get("/v1/customers/{id}", &[WEB, CHECKOUT, MCP, CONCIERGE]),
+        Grant::put("/v1/customers/{id}/standing", &[OPERATOR]),
+        Grant::post("/v1/customers/{id}/addresses", &[WEB, OPERATOR]),
+        Grant::get("/v1/customers/{id}/loyalty", &[WEB, CHECKOUT, MCP]),
+        Grant::get("/v1/customers/{id}/loyalty/entries", &[MCP]),
+        Grant::post("/v1/customers/{id}/loyalty/entries", &[OPERATOR]),
+        Grant::get("/v1/customers/{id}/notes", &[MCP]),
+        Grant::post("/v1/customers/{id}/notes", &[OPERATOR]),
+        Grant::get("/v1/customers/{id}/tickets", &[MCP]),
+        Grant::post("/v1/customers/{id}/tickets", &[CONCIERGE, OPERATOR]),
+        Grant::get("/v1/tickets/{id}", &[MCP]),
+        Grant::post("/v1/tickets/{id}/messages", &[CONCIERGE, OPERATOR]),
+        Grant::put("/v1/tickets/{id}/status", &[OPERATOR]),
+        Grant::post(api::ORDER_EVENTS_PATH, &[BROKER]),
+    ]),
 };
 
 impl System for Crm {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::api::Currencies;
 // The types on this client's wire, for its callers.
 pub use super::domain::{ConversionError, Rate, convert, parse_nanos};
-use crate::platform::client::PeerClient;
+use crate::platform::client::{Peer, PeerClient};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};
 
@@ -17,9 +17,9 @@ pub struct CurrencyClient {
 }
 
 impl CurrencyClient {
-    /// A client of the currency service at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        CurrencyClient { peer: PeerClient::new("currency", base_url, deadline) }
+    /// A client of the currency service at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        CurrencyClient { peer: PeerClient::to("currency", peer, deadline) }
     }
 
     /// Every published rate.

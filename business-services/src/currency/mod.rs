@@ -13,6 +13,7 @@ use crate::platform::Result;
 use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, CHECKOUT, Grant, WEB};
 use crate::platform::system::{BuildError, Built, Context, Descriptor, SeedResult, System};
 use store::RateStore;
 
@@ -31,6 +32,10 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &[],
     publishes: &[],
     consumes: &[],
+    access: Access::Routes(&[
+        Grant::get("/v1/currencies", &[WEB, CHECKOUT]),
+        Grant::get("/v1/conversions", &[WEB, CHECKOUT]),
+    ]),
 };
 
 impl System for Currency {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 // The types on this client's wire, for its callers.
 pub use super::domain::{Assessment, AssessmentId, AssessmentRequest, CardSummary, Decision, Location};
-use crate::platform::client::{PeerClient, RequestSigner, escaped};
+use crate::platform::client::{Peer, PeerClient, RequestSigner, escaped};
 use crate::platform::clock::SystemClock;
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::Page;
@@ -19,22 +19,17 @@ pub struct FraudClient {
 }
 
 impl FraudClient {
-    /// A client of the engine at `base_url`, giving each call `deadline` and signing every
+    /// A client of the engine at `peer`, giving each call `deadline` and signing every
     /// request as `key_id` with `secret`.
-    pub fn new(base_url: &str, deadline: Duration, key_id: &str, secret: &str) -> Self {
+    pub fn new(peer: &Peer, deadline: Duration, key_id: &str, secret: &str) -> Self {
         let signer = HmacSigner::new(key_id, secret, Arc::new(SystemClock));
-        FraudClient { peer: PeerClient::new("fraud", base_url, deadline).with_signer(Arc::new(signer)) }
+        FraudClient { peer: PeerClient::to("fraud", peer, deadline).with_signer(Arc::new(signer)) }
     }
 
-    /// A client of the engine at `base_url`, giving each call `deadline` and signing every
+    /// A client of the engine at `peer`, giving each call `deadline` and signing every
     /// request with `signer`.
-    pub fn signed_by(base_url: &str, deadline: Duration, signer: Arc<dyn RequestSigner>) -> Self {
-        FraudClient { peer: PeerClient::new("fraud", base_url, deadline).with_signer(signer) }
-    }
-
-    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
-    pub fn with_identity(self, identity: &'static str) -> Self {
-        FraudClient { peer: self.peer.with_identity(identity) }
+    pub fn signed_by(peer: &Peer, deadline: Duration, signer: Arc<dyn RequestSigner>) -> Self {
+        FraudClient { peer: PeerClient::to("fraud", peer, deadline).with_signer(signer) }
     }
 
     /// Scores an order. Retried safely: the same reference answers the same assessment.

@@ -34,6 +34,7 @@ use crate::money::CurrencyCode;
 use crate::platform::FieldError;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, BROKER, CHECKOUT, Grant, MCP, OPERATOR};
 use crate::platform::secret::Secret;
 use crate::platform::signing;
 use crate::platform::system::{self, BuildError, Built, Consumes, Context, Descriptor, System};
@@ -142,6 +143,14 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &[],
     publishes: &[],
     consumes: &[Consumes { subscription: "fraud-orders", topic: order::TOPIC, path: api::ORDER_EVENTS_PATH }],
+    access: Access::Routes(&[
+        Grant::post("/v1/assessments", &[CHECKOUT]),
+        Grant::get("/v1/assessments", &[CHECKOUT, MCP]),
+        Grant::get("/v1/assessments/{id}", &[CHECKOUT, MCP]),
+        Grant::get("/v1/reviews", &[MCP, OPERATOR]),
+        Grant::post("/v1/reviews/{assessment_id}/decision", &[OPERATOR]),
+        Grant::post(api::ORDER_EVENTS_PATH, &[BROKER]),
+    ]),
 };
 
 impl System for Fraud {

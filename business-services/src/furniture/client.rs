@@ -7,7 +7,7 @@ pub use super::domain::{
     Destination, FreightItem, Quote, QuoteId, QuoteRequest, ReservationStatus, SlotReservation, SlotReservationId,
     SlotReservationRequest,
 };
-use crate::platform::client::PeerClient;
+use crate::platform::client::{Peer, PeerClient};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};
 
@@ -18,9 +18,9 @@ pub struct FurnitureClient {
 }
 
 impl FurnitureClient {
-    /// A client of the ERP at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        FurnitureClient { peer: PeerClient::new("furniture", base_url, deadline) }
+    /// A client of the ERP at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        FurnitureClient { peer: PeerClient::to("furniture", peer, deadline) }
     }
 
     /// Quotes freight for `request`. Retried safely: every attempt carries the same

@@ -19,6 +19,7 @@ use utoipa::OpenApi;
 use crate::platform::FieldError;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, CHECKOUT, Grant, WEB};
 use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
 use store::FurnitureStore;
 
@@ -61,6 +62,16 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &[],
     publishes: &[],
     consumes: &[],
+    access: Access::Routes(&[
+        Grant::post("/v1/freight-quotes", &[CHECKOUT]),
+        Grant::get("/v1/freight-quotes/{id}", &[CHECKOUT]),
+        Grant::get("/v1/slots", &[CHECKOUT, WEB]),
+        Grant::post("/v1/slot-reservations", &[CHECKOUT]),
+        Grant::get("/v1/slot-reservations", &[CHECKOUT]),
+        Grant::get("/v1/slot-reservations/{id}", &[CHECKOUT]),
+        Grant::post("/v1/slot-reservations/{id}/confirm", &[CHECKOUT]),
+        Grant::post("/v1/slot-reservations/{id}/cancel", &[CHECKOUT]),
+    ]),
 };
 
 impl System for Furniture {

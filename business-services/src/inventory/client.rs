@@ -7,7 +7,7 @@ use serde_json::json;
 // The types on this client's wire, for its callers.
 pub use super::domain::{Reservation, ReservationId, ReservationLine, ReservationStatus, ReserveRequest, Stock};
 use crate::contracts::product::ProductId;
-use crate::platform::client::PeerClient;
+use crate::platform::client::{Peer, PeerClient};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::{Error, Result};
 
@@ -19,14 +19,9 @@ pub struct InventoryClient {
 }
 
 impl InventoryClient {
-    /// A client of inventory at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        InventoryClient { peer: PeerClient::new("inventory", base_url, deadline) }
-    }
-
-    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
-    pub fn with_identity(self, identity: &'static str) -> Self {
-        InventoryClient { peer: self.peer.with_identity(identity) }
+    /// A client of inventory at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        InventoryClient { peer: PeerClient::to("inventory", peer, deadline) }
     }
 
     /// Holds stock. Retried safely: inventory reserves once per reference. Too few units is

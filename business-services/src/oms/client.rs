@@ -5,7 +5,7 @@ use std::time::Duration;
 // The types on this client's wire, for its callers.
 pub use super::domain::{Order, OrderDetail};
 use crate::platform::Result;
-use crate::platform::client::{PeerClient, escaped};
+use crate::platform::client::{Peer, PeerClient, escaped};
 use crate::platform::page::Page;
 
 /// Calls order management.
@@ -15,14 +15,9 @@ pub struct OmsClient {
 }
 
 impl OmsClient {
-    /// A client of order management at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        OmsClient { peer: PeerClient::new("oms", base_url, deadline) }
-    }
-
-    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
-    pub fn with_identity(self, identity: &'static str) -> Self {
-        OmsClient { peer: self.peer.with_identity(identity) }
+    /// A client of order management at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        OmsClient { peer: PeerClient::to("oms", peer, deadline) }
     }
 
     /// An order's lifecycle with its history; `None` when there is no such order.

@@ -24,11 +24,13 @@ use utoipa::OpenApi;
 use crate::accounting::client::AccountingClient;
 use crate::contracts::{order, shipment};
 use crate::platform::FieldError;
+use crate::platform::client::Peer;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, BROKER, Grant, MCP, OPERATOR};
 use crate::platform::system::{self, BuildError, Built, Consumes, Context, Descriptor, System};
 use crate::warehouse::client::WarehouseClient;
 use fulfilment::Fulfilment;
@@ -70,16 +72,10 @@ pub struct OmsService {
 }
 
 impl OmsService {
-    /// Order management over its migrated `db`, shipping with the warehouse at `warehouse_url`
-    /// and booking with `ledger`.
-    pub fn new(
-        db: &Db,
-        warehouse_url: &str,
-        ledger: Arc<dyn Ledger>,
-        settings: &Settings,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        let warehouse = WarehouseClient::new(warehouse_url, Duration::from_millis(settings.peer_deadline_ms.into()));
+    /// Order management over its migrated `db`, shipping with the `warehouse` and booking
+    /// with `ledger`.
+    pub fn new(db: &Db, warehouse: &Peer, ledger: Arc<dyn Ledger>, settings: &Settings, clock: Arc<dyn Clock>) -> Self {
+        let warehouse = WarehouseClient::new(warehouse, Duration::from_millis(settings.peer_deadline_ms.into()));
         let fulfilment = Fulfilment::new(OmsStore::new(db.clone()), warehouse.clone(), ledger, clock);
         OmsService { fulfilment, warehouse }
     }
@@ -111,6 +107,15 @@ static DESCRIPTOR: Descriptor = Descriptor {
         Consumes { subscription: "oms-orders", topic: order::TOPIC, path: api::ORDER_EVENTS_PATH },
         Consumes { subscription: "oms-shipments", topic: shipment::TOPIC, path: api::SHIPMENT_EVENTS_PATH },
     ],
+    access: Access::Routes(&[
+        Grant::post(api::ORDER_EVENTS_PATH, &[BROKER]),
+        Grant::post(api::SHIPMENT_EVENTS_PATH, &[BROKER]),
+        Grant::get("/v1/orders", &[MCP, OPERATOR]),
+        Grant::get("/v1/orders/{id}", &[MCP, OPERATOR]),
+        Grant::post("/v1/orders/{id}/release", &[OPERATOR]),
+        Grant::post("/v1/orders/{id}/cancel", &[OPERATOR]),
+        Grant::post("/v1/orders/{id}/return-request", &[OPERATOR]),
+    ]),
 };
 
 impl System for Oms {
@@ -127,8 +132,8 @@ impl System for Oms {
             let db = context.db()?;
             let settings: Settings = context.settings()?;
             let deadline = Duration::from_millis(settings.peer_deadline_ms.into());
-            let ledger = Arc::new(AccountingClient::new(context.peer("accounting")?, deadline));
-            let service = OmsService::new(db, context.peer("warehouse")?, ledger, &settings, context.clock.clone());
+            let ledger = Arc::new(AccountingClient::new(&context.peer("accounting")?, deadline));
+            let service = OmsService::new(db, &context.peer("warehouse")?, ledger, &settings, context.clock.clone());
             Ok(Built::router(service.router(db, context.faults)))
         })
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 // The types on this client's wire, for its callers.
 pub use super::domain::{Authorization, AuthorizationId, AuthorizationStatus, AuthorizeRequest, CardDetails, Refund};
 use crate::money::Money;
-use crate::platform::client::{PeerClient, escaped};
+use crate::platform::client::{Peer, PeerClient, escaped};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::{self, Page};
 use crate::platform::{Error, Result};
@@ -27,14 +27,9 @@ struct RefundBody {
 }
 
 impl PaymentClient {
-    /// A client of the gateway at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        PaymentClient { peer: PeerClient::new("payment", base_url, deadline) }
-    }
-
-    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
-    pub fn with_identity(self, identity: &'static str) -> Self {
-        PaymentClient { peer: self.peer.with_identity(identity) }
+    /// A client of the gateway at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        PaymentClient { peer: PeerClient::to("payment", peer, deadline) }
     }
 
     /// Authorizes a card payment; a decline is `Ok` with `status: declined` and its code.

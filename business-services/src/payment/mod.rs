@@ -33,6 +33,7 @@ use utoipa::OpenApi;
 
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, CHECKOUT, Grant, MCP, OPERATOR};
 use crate::platform::system::{BuildError, Built, Context, Descriptor, System};
 use store::PaymentStore;
 
@@ -51,6 +52,14 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &[],
     publishes: &[],
     consumes: &[],
+    access: Access::Routes(&[
+        Grant::post("/v1/authorizations", &[CHECKOUT]),
+        Grant::get("/v1/authorizations", &[CHECKOUT, MCP]),
+        Grant::get("/v1/authorizations/{id}", &[CHECKOUT, MCP]),
+        Grant::post("/v1/authorizations/{id}/capture", &[CHECKOUT]),
+        Grant::post("/v1/authorizations/{id}/void", &[CHECKOUT]),
+        Grant::post("/v1/authorizations/{id}/refunds", &[CHECKOUT, OPERATOR]),
+    ]),
 };
 
 impl System for Payment {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{Error, Problem, Result};
-use super::identity;
+use super::identity::Credentials;
 use super::page::{MAX_LIMIT, Page};
 use super::trace::TraceContext;
 
@@ -41,6 +41,15 @@ pub fn escaped(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// A peer as its caller reaches it: where it is, and the credentials the caller presents.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Its base URL.
+    pub url: String,
+    /// The caller's credentials: each call carries a token minted from them for the peer.
+    pub credentials: Credentials,
+}
+
 /// A typed caller of one peer system.
 #[derive(Debug, Clone)]
 pub struct PeerClient {
@@ -49,7 +58,7 @@ pub struct PeerClient {
     http: reqwest::Client,
     deadline: Duration,
     signer: Option<Arc<dyn RequestSigner>>,
-    identity: Option<&'static str>,
+    credentials: Option<Credentials>,
 }
 
 /// Whether a failed call may be sent again.
@@ -62,7 +71,7 @@ enum Retry {
 }
 
 impl PeerClient {
-    /// A client of `peer` (its system name, used in errors) at `base_url`, giving each call
+    /// A client of `peer` (its system name, used in errors) at `peer`, giving each call
     /// `deadline` to answer.
     pub fn new(peer: &'static str, base_url: &str, deadline: Duration) -> Self {
         PeerClient {
@@ -71,8 +80,13 @@ impl PeerClient {
             http: reqwest::Client::new(),
             deadline,
             signer: None,
-            identity: None,
+            credentials: None,
         }
+    }
+
+    /// A client of the system `name` at `peer`, presenting a service token for it on every call.
+    pub fn to(name: &'static str, peer: &Peer, deadline: Duration) -> Self {
+        PeerClient { credentials: Some(peer.credentials.clone()), ..PeerClient::new(name, &peer.url, deadline) }
     }
 
     /// The same client, signing every request with `signer`.
@@ -81,9 +95,9 @@ impl PeerClient {
         self
     }
 
-    /// The same client, naming `identity` in the [`identity::HEADER`] of every call.
-    pub fn with_identity(mut self, identity: &'static str) -> Self {
-        self.identity = Some(identity);
+    /// The same client, presenting a service token minted from `credentials` on every call.
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
         self
     }
 
@@ -217,8 +231,8 @@ impl PeerClient {
         if let Some(context) = TraceContext::current() {
             request = request.header("traceparent", context.child_header());
         }
-        if let Some(identity) = self.identity {
-            request = request.header(identity::HEADER, identity);
+        if let Some(credentials) = &self.credentials {
+            request = request.bearer_auth(credentials.token_for(self.peer));
         }
         request
     }

@@ -23,7 +23,6 @@ use super::client::PeerClient;
 use super::db::Db;
 use super::error::Error;
 use super::faults::{self, Faults};
-use super::identity;
 use super::openapi::ProblemResponses;
 use super::trace::{self, TraceContext};
 
@@ -102,7 +101,6 @@ pub fn service(
             |method: Method, uri: Uri| async move { Error::not_found("route", format!("{method} {}", uri.path())) },
         )
         .layer(middleware::from_fn(deadline))
-        .layer(middleware::from_fn(identity::refuse_writes_from_readers))
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal { detail: "the service failed unexpectedly; the failure has been logged".into() }
                 .into_response()

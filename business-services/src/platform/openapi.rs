@@ -7,7 +7,8 @@
 //!
 //! - 400 to operations with a body: it is not JSON, not sent as `application/json`, or too large;
 //! - 422 to operations with a body or parameters: a field or parameter has an invalid value;
-//! - 403 to writes: the caller is a read-only service identity ([`super::identity`]);
+//! - 401 and 403 to every operation: no valid service token, or a caller the route's table does
+//!   not admit ([`super::identity::access`]);
 //! - 500 and 503 to every operation: an unexpected failure, or the request deadline or the
 //!   database ran out ([`super::http`]).
 //!
@@ -34,25 +35,33 @@ impl Modify for ProblemResponses {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.schemas.entry("Problem".to_owned()).or_insert_with(<Problem as utoipa::PartialSchema>::schema);
         for item in openapi.paths.paths.values_mut() {
-            for (is_write, operation) in operations(item) {
-                document_shared(operation, is_write);
+            for operation in operations(item) {
+                document_shared(operation);
             }
         }
     }
 }
 
-/// Each operation of `item`, and whether it is a write (anything but GET, HEAD and OPTIONS).
-fn operations(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation)> {
-    let reads = [&mut item.get, &mut item.head, &mut item.options].map(|operation| (false, operation));
-    let writes = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete, &mut item.trace]
-        .map(|operation| (true, operation));
-    reads.into_iter().chain(writes).filter_map(|(is_write, operation)| operation.as_mut().map(|op| (is_write, op)))
+/// Each operation of `item`.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.head,
+        &mut item.options,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
 }
 
 /// 1 to 255 visible ASCII characters, as [`idempotency::optional_key`] accepts.
 const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
 
-fn document_shared(operation: &mut Operation, is_write: bool) {
+fn document_shared(operation: &mut Operation) {
     let headers = operation.parameters.iter_mut().flatten().filter(|parameter| {
         parameter.parameter_in == ParameterIn::Header && parameter.name.eq_ignore_ascii_case(idempotency::HEADER)
     });
@@ -71,10 +80,11 @@ fn document_shared(operation: &mut Operation, is_write: bool) {
     }
     let has_body = operation.request_body.is_some();
     let has_parameters = operation.parameters.as_ref().is_some_and(|parameters| !parameters.is_empty());
-    let shared: [(&str, bool, &str); 5] = [
+    let shared: [(&str, bool, &str); 6] = [
         ("400", has_body, "The body is not JSON, not sent as application/json, or too large"),
         ("422", has_body || has_parameters, "A field or parameter has an invalid value; the problem names it"),
-        ("403", is_write, "A read-only service identity (header service-identity) may not write"),
+        ("401", true, "No valid service token: send 'Authorization: Bearer <token>' minted for this system"),
+        ("403", true, "The caller is not among those the route's table admits"),
         ("500", true, "The service failed unexpectedly; the failure is logged"),
         ("503", true, "A dependency or the request deadline (10 s) ran out; retry later"),
     ];
@@ -136,8 +146,8 @@ mod tests {
         let statuses = |path: &str, method: &str| -> Vec<String> {
             document["paths"][path][method]["responses"].as_object().unwrap().keys().cloned().collect()
         };
-        assert_eq!(statuses("/things/{id}", "get"), ["200", "404", "422", "500", "503"]);
-        assert_eq!(statuses("/things", "post"), ["201", "400", "403", "422", "500", "503"]);
+        assert_eq!(statuses("/things/{id}", "get"), ["200", "401", "403", "404", "422", "500", "503"]);
+        assert_eq!(statuses("/things", "post"), ["201", "400", "401", "403", "422", "500", "503"]);
         let key = &document["paths"]["/things"]["post"]["parameters"][0];
         assert_eq!(key["schema"]["pattern"], IDEMPOTENCY_KEY_PATTERN, "{key}");
     }

@@ -18,11 +18,14 @@ use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+use super::client::Peer;
 use super::clock::Clock;
 use super::db::Db;
 use super::error::FieldError;
 use super::events::{BoxFuture, Publisher};
 use super::faults::Faults;
+use super::identity::Credentials;
+use super::identity::access::Access;
 
 /// Background work of a system (sweepers, recovery, pushers), run until shutdown.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -48,6 +51,8 @@ pub struct Descriptor {
     pub publishes: &'static [&'static str],
     /// The topics it consumes, each pushed to one of its paths.
     pub consumes: &'static [Consumes],
+    /// Who may call which of its routes.
+    pub access: Access,
 }
 
 /// A business system, as the process that runs it sees it: its [`Descriptor`], and how it
@@ -88,6 +93,8 @@ pub struct Consumes {
 /// A consumer's subscription with its endpoint resolved, handed to the broker to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushTarget {
+    /// The consuming system: the audience of the broker's tokens.
+    pub consumer: String,
     /// The subscription's name.
     pub subscription: String,
     /// The topic.
@@ -141,6 +148,8 @@ pub struct Context<'a> {
     pub extensions: &'a Extensions,
     /// The base URLs of its declared peers.
     pub peers: &'a BTreeMap<&'static str, String>,
+    /// What it presents when it calls them.
+    pub credentials: &'a Credentials,
     /// The subscriptions of every consumer, for the broker to create.
     pub consumers: &'a [PushTarget],
 }
@@ -151,11 +160,12 @@ impl Context<'_> {
         self.db.ok_or_else(|| format!("{}: its store was not opened", self.name).into())
     }
 
-    /// The base URL of `peer`, which it must declare in [`System::peers`].
-    pub fn peer(&self, peer: &str) -> Result<&str, BuildError> {
-        self.peers.get(peer).map(String::as_str).ok_or_else(|| {
+    /// How to call `peer`, which it must declare in [`Descriptor::peers`].
+    pub fn peer(&self, peer: &str) -> Result<Peer, BuildError> {
+        let url = self.peers.get(peer).ok_or_else(|| -> BuildError {
             format!("{}: `{peer}` is not among the peers it declares, so it has no address", self.name).into()
-        })
+        })?;
+        Ok(Peer { url: url.clone(), credentials: self.credentials.clone() })
     }
 
     /// Its settings, typed; the defaults when the section is unset.

@@ -7,7 +7,7 @@ pub use super::domain::{FreightSlot, NewShipment, Shipment, ShipmentLine, Tracki
 
 use crate::contracts::order::OrderId;
 use crate::contracts::shipment::ShipmentId;
-use crate::platform::client::{PeerClient, escaped};
+use crate::platform::client::{Peer, PeerClient, escaped};
 use crate::platform::http::ReadinessCheck;
 use crate::platform::page::Page;
 use crate::platform::{Error, Result};
@@ -20,14 +20,9 @@ pub struct WarehouseClient {
 }
 
 impl WarehouseClient {
-    /// A client of the warehouse at `base_url`, giving each call `deadline`.
-    pub fn new(base_url: &str, deadline: Duration) -> Self {
-        WarehouseClient { peer: PeerClient::new("warehouse", base_url, deadline) }
-    }
-
-    /// The same client, naming `identity` on every call (see [`PeerClient::with_identity`]).
-    pub fn with_identity(self, identity: &'static str) -> Self {
-        WarehouseClient { peer: self.peer.with_identity(identity) }
+    /// A client of the warehouse at `peer`, giving each call `deadline`.
+    pub fn new(peer: &Peer, deadline: Duration) -> Self {
+        WarehouseClient { peer: PeerClient::to("warehouse", peer, deadline) }
     }
 
     /// Ships an order. Retried safely: the warehouse ships each order once and answers a retry

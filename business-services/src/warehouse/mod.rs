@@ -20,6 +20,7 @@ use utoipa::OpenApi;
 use crate::contracts::shipment;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
+use crate::platform::identity::access::{Access, Grant, MCP, OMS, OPERATOR, WEB};
 use crate::platform::system::{BuildError, Built, Context, Descriptor, System};
 use store::WarehouseStore;
 
@@ -38,6 +39,13 @@ static DESCRIPTOR: Descriptor = Descriptor {
     peers: &[],
     publishes: &[shipment::TOPIC],
     consumes: &[],
+    access: Access::Routes(&[
+        Grant::post("/v1/shipments", &[OMS]),
+        Grant::get("/v1/shipments", &[OMS, MCP]),
+        Grant::get("/v1/shipments/{id}", &[OMS, MCP]),
+        Grant::post("/v1/shipments/{id}/events", &[OPERATOR]),
+        Grant::get("/v1/tracking/{tracking_number}", &[MCP, WEB]),
+    ]),
 };
 
 impl System for Warehouse {

@@ -16,7 +16,7 @@ use serde_json::{Value, json as body};
 use time::OffsetDateTime;
 
 use crate::harness::Setup;
-use crate::harness::{Served, TestDb, on_each_backend};
+use crate::harness::{Served, TestDb, on_each_backend, peer};
 use crate::http::{assert_problem, client, json};
 
 /// Accounting over a fresh ledger.
@@ -32,7 +32,7 @@ impl AccountingApp {
         let store = TestDb::open(backend, "accounting", &MIGRATOR).await;
         let clock = Arc::new(ManualClock::new(OffsetDateTime::from_unix_timestamp(1_772_366_400).unwrap()));
         let served = Served::system(&accounting::Accounting, &store, Setup::on(clock.clone())).await;
-        let client = AccountingClient::new(&served.url, Duration::from_secs(5));
+        let client = AccountingClient::new(&peer(&served.url), Duration::from_secs(5));
         AccountingApp { served, client, clock, store }
     }
 

@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use crate::harness::Served;
 use crate::harness::Stack;
 use crate::harness::StackSetup;
+use crate::harness::strict_trust;
 use crate::http::{assert_problem, client, json};
 
 const APPROVED: &str = "4242 4242 4242 4242";
@@ -67,7 +68,7 @@ impl Shop {
             clock: clock.clone(),
             settings: BTreeMap::from([("fraud", serde_json::to_value(&options.fraud).unwrap())]),
             extensions,
-            demo_data: true,
+            ..StackSetup::default()
         };
         Shop { stack: Stack::start(backend, SYSTEMS, setup).await, clock }
     }
@@ -150,7 +151,9 @@ impl Shop {
     /// A new checkout process on the same store, for recovery after a crash.
     fn restarted_checkout(&self) -> CheckoutService {
         let urls = PeerUrls::resolve(|name| Ok::<_, ()>(self.stack.urls[name].clone())).unwrap();
-        CheckoutService::new(self.stack.db("checkout"), &urls, &CheckoutSettings::default(), self.clock.clone())
+        let credentials = strict_trust().credentials("checkout");
+        let settings = CheckoutSettings::default();
+        CheckoutService::new(self.stack.db("checkout"), &urls, &credentials, &settings, self.clock.clone())
     }
 }
 

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::harness::Setup;
-use crate::harness::{Served, TestDb, on_each_backend};
+use crate::harness::{Served, TestDb, on_each_backend, peer};
 use crate::http::{assert_problem, client, json};
 
 /// A CRM on a manual clock over a fresh store.
@@ -582,7 +582,7 @@ async fn an_idempotency_key_replays_a_create() {
 async fn the_client_reads_customers_awards_points_and_opens_tickets() {
     on_each_backend(|backend| async move {
         let app = CrmApp::seeded(backend).await;
-        let crm = CrmClient::new(&app.served.url, Duration::from_secs(5));
+        let crm = CrmClient::new(&peer(&app.served.url), Duration::from_secs(5));
         let daniel = CustomerId::parse("cus-1002").unwrap();
         let customer = crm.customer(&daniel).await.unwrap().unwrap();
         assert_eq!(

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::harness::CatalogApp;
-use crate::http::{assert_problem, client, json};
+use crate::http::{assert_problem, client, json, plain};
 
 const TOKEN: &str = "admin-token-for-tests";
 
@@ -31,23 +31,23 @@ async fn the_admin_endpoint_changes_faults_at_run_time_behind_its_token() {
     let url = format!("{}/admin/faults", app.served.url);
     let fail_everything = json!({"rules": [{"error_rate": 1.0}]});
 
-    let anonymous = client().put(&url).json(&fail_everything).send().await.unwrap();
+    let anonymous = plain().put(&url).json(&fail_everything).send().await.unwrap();
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
     assert_problem(anonymous, StatusCode::UNAUTHORIZED, None).await;
-    let wrong = client().put(&url).bearer_auth("wrong-token-wrong-token").json(&fail_everything).send().await.unwrap();
+    let wrong = plain().put(&url).bearer_auth("wrong-token-wrong-token").json(&fail_everything).send().await.unwrap();
     assert_problem(wrong, StatusCode::UNAUTHORIZED, None).await;
     let invalid =
-        client().put(&url).bearer_auth(TOKEN).json(&json!({"rules": [{"error_rate": 2}]})).send().await.unwrap();
+        plain().put(&url).bearer_auth(TOKEN).json(&json!({"rules": [{"error_rate": 2}]})).send().await.unwrap();
     assert_problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, Some("rules[0].error_rate")).await;
 
-    let set = client().put(&url).bearer_auth(TOKEN).json(&fail_everything).send().await.unwrap();
+    let set = plain().put(&url).bearer_auth(TOKEN).json(&fail_everything).send().await.unwrap();
     assert_eq!(json(set, StatusCode::OK).await, json!({"rules": [{"latency_ms": 0, "error_rate": 1.0}]}));
     let products = client().get(format!("{}/v1/products", app.served.url)).send().await.unwrap();
     assert_eq!(products.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let shown = client().get(&url).bearer_auth(TOKEN).send().await.unwrap();
+    let shown = plain().get(&url).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(json(shown, StatusCode::OK).await["rules"][0]["error_rate"], 1.0);
 
-    client().put(&url).bearer_auth(TOKEN).json(&json!({"rules": []})).send().await.unwrap();
+    plain().put(&url).bearer_auth(TOKEN).json(&json!({"rules": []})).send().await.unwrap();
     json(client().get(format!("{}/v1/products", app.served.url)).send().await.unwrap(), StatusCode::OK).await;
 }
 
@@ -55,10 +55,10 @@ async fn the_admin_endpoint_changes_faults_at_run_time_behind_its_token() {
 async fn without_a_token_the_admin_endpoint_is_closed() {
     let app = CatalogApp::start(Backend::Sqlite).await;
     let url = format!("{}/admin/faults", app.served.url);
-    let response = client().get(&url).bearer_auth("any-token-at-all").send().await.unwrap();
+    let response = plain().get(&url).bearer_auth("any-token-at-all").send().await.unwrap();
     let problem = assert_problem(response, StatusCode::FORBIDDEN, None).await;
     assert!(problem["detail"].as_str().unwrap().contains("BOUTIQUE_ADMIN_TOKEN"));
     // No credential at all is a 401, closed or not: it says what to send.
-    let response = client().get(&url).send().await.unwrap();
+    let response = plain().get(&url).send().await.unwrap();
     assert_problem(response, StatusCode::UNAUTHORIZED, None).await;
 }

@@ -20,7 +20,7 @@ use serde_json::{Value, json as body};
 use time::OffsetDateTime;
 
 use crate::harness::Setup;
-use crate::harness::{Served, TestDb, on_each_backend};
+use crate::harness::{Served, TestDb, on_each_backend, peer};
 use crate::http::{assert_problem, client, json};
 
 const KEY_ID: &str = "checkout";
@@ -51,7 +51,7 @@ impl FraudApp {
         };
         settings.validate().unwrap();
         let served = Served::system(&fraud::Fraud, &store, Setup::on(clock.clone()).with_settings(&settings)).await;
-        let client = FraudClient::new(&served.url, Duration::from_secs(5), KEY_ID, SECRET);
+        let client = FraudClient::new(&peer(&served.url), Duration::from_secs(5), KEY_ID, SECRET);
         let signer = HmacSigner::new(KEY_ID, SECRET, clock.clone());
         FraudApp { served, clock, signer, client, store }
     }

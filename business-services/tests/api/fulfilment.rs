@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use business_services::broker::embedded::EmbeddedQueue;
 use business_services::broker::nats::NatsQueue;
-use business_services::broker::push::{PushSettings, Pusher};
+use business_services::broker::push::{PushSettings, PushTokens, Pusher};
 use business_services::broker::queue::{Queue, Subscription};
 use business_services::contracts::order::{ORDER_PLACED, OrderStatus};
 use business_services::platform::clock::SystemClock;
 use business_services::platform::events::{EVENT_ID, Message, TYPE};
 use business_services::platform::faults::{FaultRule, FaultSettings};
-use business_services::platform::system::System;
+use business_services::platform::system::{PushTarget, System};
 use business_services::platform::testing::{self, Backend, on_each_backend};
 use business_services::{accounting, broker, oms, warehouse};
 use time::OffsetDateTime;
@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::harness::Stack;
 use crate::harness::StackSetup;
-use crate::harness::{TestDb, order_placed};
+use crate::harness::{TestDb, order_placed, strict_trust};
 use std::collections::BTreeMap;
 
 const ORDERS: usize = 1_000;
@@ -94,12 +94,21 @@ fn order_message() -> Message {
     }
 }
 
-/// Pushes the subscription until the returned token is cancelled.
+/// Pushes the subscription to order management, as the broker does (with its service token),
+/// until the returned token is cancelled.
 fn start_pusher(queue: Arc<dyn Queue>, subscription: &Subscription, wake: Arc<Notify>) -> CancellationToken {
     let settings =
         PushSettings { retry_base_ms: 5, retry_max_ms: 50, ack_deadline_ms: 10_000, idle_poll_ms: 20, batch: 32 };
+    let target = PushTarget {
+        consumer: "oms".into(),
+        subscription: subscription.name.clone(),
+        topic: subscription.topic.clone(),
+        endpoint: subscription.endpoint.clone(),
+    };
+    let tokens = PushTokens::new(strict_trust().credentials("broker"), &[target]);
     let shutdown = CancellationToken::new();
-    tokio::spawn(Pusher::new(queue, settings, None, wake).run(subscription.name.clone(), shutdown.clone()));
+    let pusher = Pusher::new(queue, settings, None, wake).with_tokens(tokens);
+    tokio::spawn(pusher.run(subscription.name.clone(), shutdown.clone()));
     shutdown
 }
 

@@ -17,7 +17,7 @@ use serde_json::{Value, json as body};
 use time::{Date, Month, OffsetDateTime};
 
 use crate::harness::Setup;
-use crate::harness::{Served, TestDb, on_each_backend};
+use crate::harness::{Served, TestDb, on_each_backend, peer};
 use crate::http::{assert_problem, client, json};
 
 struct FurnitureApp {
@@ -35,7 +35,7 @@ impl FurnitureApp {
         let settings = Settings { slot_capacity: 4 };
         let served =
             Served::system(&furniture::Furniture, &store, Setup::on(clock.clone()).with_settings(&settings)).await;
-        let client = FurnitureClient::new(&served.url, Duration::from_secs(5));
+        let client = FurnitureClient::new(&peer(&served.url), Duration::from_secs(5));
         FurnitureApp { served, clock, client, store }
     }
 

@@ -2,18 +2,22 @@
 //! PostgreSQL (`TEST_POSTGRES_URL`, default the local server; skipped with a printed reason
 //! when it cannot be reached).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use axum::http::Extensions;
 use business_services::cart::{CartService, Settings};
 use business_services::launch::{Local, Plan, launch};
+use business_services::platform::client::Peer;
 use business_services::platform::clock::ManualClock;
 use business_services::platform::clock::{Clock, SystemClock};
 use business_services::platform::db::Db;
-use business_services::platform::faults::Faults;
+use business_services::platform::faults::{FaultSettings, Faults};
 use business_services::platform::http::serve;
+use business_services::platform::identity::Trust;
+use business_services::platform::identity::keys::KeyRing;
+use business_services::platform::secret::Secret;
 use business_services::platform::system::System;
 pub use business_services::platform::testing::on_each_backend;
 use business_services::platform::testing::{Backend, postgres_url};
@@ -74,6 +78,44 @@ impl Drop for TestDb {
     }
 }
 
+/// The name the tests call systems by: every system they start admits it on every route, as
+/// whichever peer would call there (the route tables themselves are tested in `access.rs`).
+pub const HARNESS: &str = "harness";
+
+/// The key ring of the systems the tests start: they sign and check tokens with it.
+fn keys() -> Arc<KeyRing> {
+    static KEYS: OnceLock<Arc<KeyRing>> = OnceLock::new();
+    KEYS.get_or_init(|| Arc::new(KeyRing::ephemeral().expect("a key"))).clone()
+}
+
+/// What the systems the tests start trust: the test keys, and [`HARNESS`] everywhere.
+pub fn trust() -> Trust {
+    Trust { admitted_everywhere: Some(HARNESS), ..strict_trust() }
+}
+
+/// The same keys with no caller admitted everywhere: the route tables as in production.
+pub fn strict_trust() -> Trust {
+    Trust::local(keys())
+}
+
+/// A typed client's view of the system at `url`, called as [`HARNESS`].
+pub fn peer(url: &str) -> Peer {
+    strict_trust().credentials(HARNESS).at(url)
+}
+
+/// The system name at each origin the tests started, so a raw request gets a token for it.
+fn origins() -> &'static Mutex<HashMap<String, &'static str>> {
+    static ORIGINS: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+    ORIGINS.get_or_init(Mutex::default)
+}
+
+/// A service token of [`HARNESS`] for the system serving `url`, if the tests started one there.
+pub fn token_for(url: &str) -> Option<String> {
+    let origin = reqwest::Url::parse(url).ok()?.origin().ascii_serialization();
+    let system = *origins().lock().unwrap().get(&origin)?;
+    Some(strict_trust().credentials(HARNESS).token_for(system))
+}
+
 /// A system served on a free port.
 pub struct Served {
     pub url: String,
@@ -89,6 +131,7 @@ pub struct Setup {
     /// Base URLs of the peers it calls.
     pub peers: BTreeMap<&'static str, String>,
     pub extensions: Extensions,
+    pub trust: Trust,
 }
 
 impl Default for Setup {
@@ -99,6 +142,7 @@ impl Default for Setup {
             faults: Faults::default(),
             peers: BTreeMap::new(),
             extensions: Extensions::new(),
+            trust: trust(),
         }
     }
 }
@@ -139,6 +183,7 @@ impl Served {
             extensions: setup.extensions,
             data_dir: std::env::temp_dir(),
             demo_data: false,
+            trust: setup.trust,
         };
         let (urls, shutdown) = run(plan).await;
         Served { url: urls[name].clone(), shutdown }
@@ -160,6 +205,11 @@ async fn run(plan: Plan) -> (BTreeMap<&'static str, String>, CancellationToken) 
     let shutdown = CancellationToken::new();
     let launched = launch(plan, &shutdown).await.expect("the systems start");
     let urls = launched.urls.clone();
+    for (name, url) in &urls {
+        if let Ok(parsed) = reqwest::Url::parse(url) {
+            origins().lock().unwrap().insert(parsed.origin().ascii_serialization(), name);
+        }
+    }
     // Dropping the launched set would stop its tasks: they run until shutdown.
     tokio::spawn(launched.finish());
     (urls, shutdown)
@@ -182,6 +232,9 @@ pub struct StackSetup {
     pub extensions: Extensions,
     /// Load the demo data into the stores.
     pub demo_data: bool,
+    pub trust: Trust,
+    /// The operator's admin token, opening operator routes; closed when `None`.
+    pub admin_token: Option<Secret>,
 }
 
 impl Default for StackSetup {
@@ -191,6 +244,8 @@ impl Default for StackSetup {
             settings: BTreeMap::new(),
             extensions: Extensions::new(),
             demo_data: true,
+            trust: trust(),
+            admin_token: None,
         }
     }
 }
@@ -212,7 +267,7 @@ impl Stack {
                 }
                 None => None,
             };
-            let switch = Faults::default();
+            let switch = Faults::new(FaultSettings::default(), setup.admin_token.as_ref());
             faults.insert(descriptor.name, switch.clone());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let settings = setup.settings.get(descriptor.name).cloned().unwrap_or(Value::Null);
@@ -226,6 +281,7 @@ impl Stack {
             extensions: setup.extensions,
             data_dir: std::env::temp_dir(),
             demo_data: setup.demo_data,
+            trust: setup.trust,
         };
         let (urls, shutdown) = run(plan).await;
         Stack { urls, stores, faults, shutdown }
@@ -297,7 +353,7 @@ impl CartApp {
         let store = TestDb::open(backend, "cart", &cart::MIGRATOR).await;
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let settings = Settings { catalog_deadline_ms: 2000, ..Settings::default() };
-        let service = CartService::new(&store.db, &catalog.served.url, &settings, clock.clone());
+        let service = CartService::new(&store.db, &peer(&catalog.served.url), &settings, clock.clone());
         let setup = Setup {
             peers: BTreeMap::from([("catalog", catalog.served.url.clone())]),
             ..Setup::on(clock.clone()).with_settings(&settings)

@@ -1,6 +1,6 @@
 //! Small HTTP helpers for the tests.
 
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
 /// Reads a JSON body after checking the status.
@@ -22,6 +22,44 @@ pub async fn assert_problem(response: Response, status: StatusCode, field: Optio
     problem
 }
 
-pub fn client() -> reqwest::Client {
+/// A client whose requests to the systems the tests started carry a service token of
+/// [`crate::harness::HARNESS`], minted for the system called.
+pub fn client() -> TestClient {
+    TestClient(reqwest::Client::new())
+}
+
+/// A client that presents no service token: for operator routes, which the admin token alone
+/// opens.
+pub fn plain() -> reqwest::Client {
     reqwest::Client::new()
+}
+
+/// See [`client`].
+pub struct TestClient(reqwest::Client);
+
+impl TestClient {
+    pub fn request(&self, method: Method, url: impl AsRef<str>) -> RequestBuilder {
+        let url = url.as_ref();
+        let request = self.0.request(method, url);
+        match crate::harness::token_for(url) {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub fn get(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    pub fn post(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    pub fn put(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    pub fn delete(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
 }

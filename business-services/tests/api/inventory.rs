@@ -15,7 +15,7 @@ use serde_json::{Value, json as body};
 use time::OffsetDateTime;
 
 use crate::harness::Setup;
-use crate::harness::{Served, TestDb, on_each_backend};
+use crate::harness::{Served, TestDb, on_each_backend, peer};
 use crate::http::{assert_problem, client, json};
 
 /// Inventory with the demo stock, on a manual clock.
@@ -449,7 +449,7 @@ async fn stock_lists_by_id_and_by_page() {
 async fn the_client_reserves_commits_and_reports_conflicts() {
     on_each_backend(|backend| async move {
         let app = InventoryApp::start(backend).await;
-        let inventory = InventoryClient::new(&app.served.url, Duration::from_secs(2));
+        let inventory = InventoryClient::new(&peer(&app.served.url), Duration::from_secs(2));
         let product = ProductId::parse("marble-side-table").unwrap();
         let request = |reference: &str| ReserveRequest {
             reference: reference.into(),

@@ -3,6 +3,7 @@
 // A failed unwrap is a failed test, with its location: what a test wants.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod accounting;
 mod broker;
 mod cart;

@@ -28,7 +28,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json as body};
 use time::OffsetDateTime;
 
-use crate::harness::{Served, TestDb, on_each_backend};
+use crate::harness::{Served, TestDb, on_each_backend, peer};
 use crate::http::{assert_problem, client, json};
 use crate::warehouse::WarehouseApp;
 
@@ -102,11 +102,17 @@ impl OmsApp {
         let ledger_router =
             Router::new().route("/sales", post(sales)).route("/revenue", post(revenue)).with_state(book.clone());
         let ledger_served = Served::start(ledger_router).await;
-        let ledger = HttpLedger { peer: PeerClient::new("accounting", &ledger_served.url, Duration::from_secs(2)) };
+        let ledger =
+            HttpLedger { peer: PeerClient::to("accounting", &peer(&ledger_served.url), Duration::from_secs(2)) };
         let store = TestDb::open(backend, "oms", &oms::MIGRATOR).await;
         let settings = Settings { peer_deadline_ms: 2000 };
-        let service =
-            OmsService::new(&store.db, &warehouse.served.url, Arc::new(ledger), &settings, Arc::new(SystemClock));
+        let service = OmsService::new(
+            &store.db,
+            &peer(&warehouse.served.url),
+            Arc::new(ledger),
+            &settings,
+            Arc::new(SystemClock),
+        );
         let served = Served::start(service.router(&store.db, &Faults::default())).await;
         OmsApp { served, store, warehouse, book, _ledger: ledger_served }
     }

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::Setup;
-use crate::harness::{Served, TestDb, on_each_backend};
+use crate::harness::{Served, TestDb, on_each_backend, peer};
 use crate::http::{assert_problem, client, json};
 
 /// The clock the gateway reads: cards expiring before November 2026 are expired.
@@ -415,7 +415,7 @@ async fn authorizations_are_listed_by_reference_a_page_at_a_time() {
         }
         assert_eq!(amounts, [100, 101, 102, 103, 104], "every authorization of the reference, oldest first");
 
-        let gateway = PaymentClient::new(&app.served.url, Duration::from_secs(2));
+        let gateway = PaymentClient::new(&peer(&app.served.url), Duration::from_secs(2));
         let found = gateway.by_reference("order&co/1#2").await.unwrap();
         assert_eq!(found.iter().map(|a| a.amount.minor_units).collect::<Vec<_>>(), [100, 101, 102, 103, 104]);
         assert!(gateway.by_reference("nobody").await.unwrap().is_empty());
@@ -435,7 +435,7 @@ fn card(number: &str) -> AuthorizeRequest {
 async fn the_client_takes_a_payment_from_start_to_end() {
     on_each_backend(|backend| async move {
         let app = PaymentApp::start(backend).await;
-        let gateway = PaymentClient::new(&app.served.url, Duration::from_secs(2));
+        let gateway = PaymentClient::new(&peer(&app.served.url), Duration::from_secs(2));
         let authorized = gateway.authorize(&card("4242424242424242"), "client-1").await.unwrap();
         assert_eq!(authorized.status, AuthorizationStatus::Authorized);
         assert_eq!(gateway.authorize(&card("4242424242424242"), "client-1").await.unwrap(), authorized);
@@ -488,12 +488,13 @@ async fn the_hanging_card_times_out_the_caller_and_ends_with_its_request() {
             extensions: Default::default(),
             data_dir: std::env::temp_dir(),
             demo_data: false,
+            trust: crate::harness::trust(),
         };
         let shutdown = CancellationToken::new();
         let launched = launch(plan, &shutdown).await.unwrap();
         let url = launched.urls["payment"].clone();
 
-        let gateway = PaymentClient::new(&url, Duration::from_millis(200));
+        let gateway = PaymentClient::new(&peer(&url), Duration::from_millis(200));
         let started = Instant::now();
         let outcome = gateway.authorize(&card("4000 0000 0000 3220"), "hang-1").await;
         assert!(matches!(outcome, Err(Error::Unavailable { .. })), "{outcome:?}");

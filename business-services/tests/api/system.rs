@@ -13,6 +13,7 @@ use business_services::SYSTEMS;
 use business_services::contracts::order::{self, OrderPlaced};
 use business_services::payment::test_cards::approved_card_number;
 use business_services::platform::events::{BoxFuture, Pushed};
+use business_services::platform::identity::access::{Access, BROKER, Grant};
 use business_services::platform::system::{BuildError, Built, Consumes, Context, Descriptor, System};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -32,6 +33,7 @@ static GAZETTE: Descriptor = Descriptor {
     peers: &["catalog"],
     publishes: &[],
     consumes: &[Consumes { subscription: "gazette-orders", topic: order::TOPIC, path: "/v1/events/orders" }],
+    access: Access::Routes(&[Grant::post("/v1/events/orders", &[BROKER]), Grant::get("/catalog", &[])]),
 };
 
 /// The order ids the gazette was pushed, across the tests of this file.
@@ -52,7 +54,7 @@ impl System for Gazette {
 
     fn build<'a>(&'a self, context: Context<'a>) -> BoxFuture<'a, Result<Built, BuildError>> {
         Box::pin(async move {
-            let catalog = context.peer("catalog")?.to_owned();
+            let catalog = context.peer("catalog")?.url;
             let router = Router::new()
                 .route("/v1/events/orders", post(announce))
                 .route("/catalog", get(|State(catalog): State<String>| async move { catalog }))

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json as body};
 
 use crate::harness::Setup;
-use crate::harness::{Served, TestDb, on_each_backend};
+use crate::harness::{Served, TestDb, on_each_backend, peer};
 use crate::http::{assert_problem, client, json};
 
 /// A warehouse, with faults other systems' tests can switch on.
@@ -136,7 +136,7 @@ async fn orders_are_packed_into_parcels_and_freight_once() {
         // Ten concurrent requests for a new order: one shipment.
         let storm_order = OrderId::generate();
         let storm_request = request(&storm_order, vec![line("velvet-cushion", 2, 500, "standard")], false);
-        let warehouse = WarehouseClient::new(&app.served.url, Duration::from_secs(5));
+        let warehouse = WarehouseClient::new(&peer(&app.served.url), Duration::from_secs(5));
         let shipments = futures_util::future::join_all((0..10).map(|_| create_via(&warehouse, &storm_request))).await;
         assert!(shipments.windows(2).all(|w| w[0] == w[1]), "{shipments:?}");
         let listed = warehouse.shipments_of(&storm_order).await.unwrap();
@@ -208,7 +208,7 @@ async fn tracking_updates_follow_the_status_machine_and_publish_once() {
         assert_eq!(tracking["events"][0]["location"], "Reno depot");
 
         // Cancelling before shipping, through the client; a cancelled shipment has ended.
-        let warehouse = WarehouseClient::new(&app.served.url, Duration::from_secs(5));
+        let warehouse = WarehouseClient::new(&peer(&app.served.url), Duration::from_secs(5));
         let shipped = warehouse.shipments_of(&order).await.unwrap();
         assert_eq!(shipped[0].status, ShipmentStatus::Shipped);
         let second_order = OrderId::generate();

@@ -11,6 +11,7 @@ use business_services::checkout::client::{CheckoutClient, Receipt};
 use business_services::crm::client::{CrmClient, Customer};
 use business_services::currency::client::CurrencyClient;
 use business_services::currency::domain::Rate;
+use business_services::platform::identity::Credentials;
 use business_services::platform::{Error, Result};
 use investigator::mcp::{CapabilityToken, McpSession};
 use mcp_contract::token::{Grant, TokenKey, unix_now};
@@ -48,6 +49,8 @@ pub struct PeerUrls {
     pub mcp: String,
     /// The Concierge.
     pub concierge: String,
+    /// What the web presents to the business systems.
+    pub credentials: Credentials,
 }
 
 /// Typed calls to the web's peers.
@@ -68,11 +71,11 @@ impl Peers {
     /// Clients of the systems at `urls`; tokens are signed with `key`.
     pub fn new(urls: &PeerUrls, key: TokenKey) -> Peers {
         Peers {
-            catalog: CatalogClient::new(&urls.catalog, DEADLINE),
-            currency: CurrencyClient::new(&urls.currency, DEADLINE),
-            cart: CartClient::new(&urls.cart, DEADLINE),
-            checkout: CheckoutClient::new(&urls.checkout, DEADLINE),
-            crm: CrmClient::new(&urls.crm, DEADLINE),
+            catalog: CatalogClient::new(&urls.credentials.at(&urls.catalog), DEADLINE),
+            currency: CurrencyClient::new(&urls.credentials.at(&urls.currency), DEADLINE),
+            cart: CartClient::new(&urls.credentials.at(&urls.cart), DEADLINE),
+            checkout: CheckoutClient::new(&urls.credentials.at(&urls.checkout), DEADLINE),
+            crm: CrmClient::new(&urls.credentials.at(&urls.crm), DEADLINE),
             mcp_url: urls.mcp.clone(),
             concierge_url: urls.concierge.trim_end_matches('/').to_owned(),
             key,

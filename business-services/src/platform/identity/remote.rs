@@ -1,0 +1,206 @@
+//! External issuers, trusted by the keys they publish (JWKS): Google-signed ID tokens (Cloud Run
+//! service to service) and Kubernetes projected service-account tokens.
+//!
+//! Keys are fetched once and kept for as long as the issuer's `Cache-Control: max-age` says (an
+//! hour when it says nothing); a token naming a key not held refetches at once, at most every
+//! [`MISS_REFETCH_SECS`], so rotations are seen without letting forged key ids hammer the issuer.
+//! Each issuer maps the accounts it vouches for to the store's system names: an account the map
+//! does not name is refused.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use super::keys::{Jwk, Jwks};
+use super::token::Claims;
+
+/// The longest lifetime accepted from an external issuer (Google's ID tokens live an hour).
+pub const MAX_LIFETIME_SECS: i64 = 3_600;
+/// The least time between two fetches caused by unknown key ids.
+pub const MISS_REFETCH_SECS: u64 = 30;
+/// How long keys are kept when the issuer names no `max-age`.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3_600);
+/// How long a key fetch may take.
+const FETCH_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Google's issuer names (both forms appear in ID tokens) and key set.
+const GOOGLE_ISSUERS: &[&str] = &["https://accounts.google.com", "accounts.google.com"];
+const GOOGLE_JWKS: &str = "https://www.googleapis.com/oauth2/v3/certs";
+
+/// An external issuer, as configured (`[[identity.trust]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TrustSettings {
+    /// Google-signed ID tokens; `callers` maps service-account emails to system names.
+    Google {
+        /// The audience the callers mint for: this system's URL on Cloud Run.
+        audience: String,
+        /// Service-account email → system name.
+        callers: BTreeMap<String, String>,
+        /// Where the keys are; Google's own unless testing.
+        #[serde(default)]
+        jwks_url: Option<String>,
+    },
+    /// Kubernetes projected service-account tokens; `callers` maps
+    /// `system:serviceaccount:<namespace>:<name>` to system names.
+    Kubernetes {
+        /// The cluster's issuer URL (`kubectl get --raw /.well-known/openid-configuration`).
+        issuer: String,
+        /// Its key set, usually `<issuer>/openid/v1/jwks`.
+        jwks_url: String,
+        /// The audience the projected tokens carry.
+        audience: String,
+        /// Service-account subject → system name.
+        callers: BTreeMap<String, String>,
+    },
+}
+
+/// Which claim names the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SubjectClaim {
+    Sub,
+    Email,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    keys: Jwks,
+    fetched: Option<Instant>,
+    max_age: Duration,
+}
+
+/// An issuer trusted by its published keys.
+#[derive(Debug)]
+pub struct RemoteIssuer {
+    issuers: Vec<String>,
+    jwks_url: String,
+    audience: String,
+    subject: SubjectClaim,
+    callers: BTreeMap<String, String>,
+    http: reqwest::Client,
+    cache: Mutex<Cache>,
+}
+
+impl RemoteIssuer {
+    /// The issuer `settings` describe.
+    pub fn new(settings: &TrustSettings) -> RemoteIssuer {
+        let (issuers, jwks_url, audience, subject, callers) = match settings {
+            TrustSettings::Google { audience, callers, jwks_url } => (
+                GOOGLE_ISSUERS.iter().map(|issuer| issuer.to_string()).collect(),
+                jwks_url.clone().unwrap_or_else(|| GOOGLE_JWKS.into()),
+                audience,
+                SubjectClaim::Email,
+                callers,
+            ),
+            TrustSettings::Kubernetes { issuer, jwks_url, audience, callers } => {
+                (vec![issuer.clone()], jwks_url.clone(), audience, SubjectClaim::Sub, callers)
+            }
+        };
+        RemoteIssuer {
+            issuers,
+            jwks_url,
+            audience: audience.clone(),
+            subject,
+            callers: callers.clone(),
+            http: reqwest::Client::new(),
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// Whether tokens naming `iss` are this issuer's.
+    pub fn issues(&self, iss: &str) -> bool {
+        self.issuers.iter().any(|issuer| issuer == iss)
+    }
+
+    /// The audience its tokens must carry.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// The system the token's account maps to.
+    pub fn caller(&self, claims: &Claims) -> Option<String> {
+        let account = match self.subject {
+            SubjectClaim::Sub => Some(&claims.sub),
+            SubjectClaim::Email => claims.email.as_ref(),
+        };
+        account.and_then(|account| self.callers.get(account)).cloned()
+    }
+
+    /// The key named `kid`: from the cache while it is fresh and holds it, else fetched.
+    pub async fn key(&self, kid: &str) -> Result<Option<Jwk>, String> {
+        let mut cache = self.cache.lock().await;
+        let age = cache.fetched.map(|fetched| fetched.elapsed());
+        let fresh = age.is_some_and(|age| age < cache.max_age);
+        if fresh && let Some(key) = cache.keys.key(kid) {
+            return Ok(Some(key.clone()));
+        }
+        let may_refetch = age.is_none_or(|age| !fresh || age >= Duration::from_secs(MISS_REFETCH_SECS));
+        if may_refetch {
+            match self.fetch().await {
+                Ok((keys, max_age)) => *cache = Cache { keys, fetched: Some(Instant::now()), max_age },
+                // Keys fetched earlier keep working while the issuer is unreachable.
+                Err(error) if cache.fetched.is_none() => return Err(error),
+                Err(error) => tracing::warn!(%error, url = %self.jwks_url, "Could not refresh an issuer's keys."),
+            }
+        }
+        Ok(cache.keys.key(kid).cloned())
+    }
+
+    async fn fetch(&self) -> Result<(Jwks, Duration), String> {
+        let response = self
+            .http
+            .get(&self.jwks_url)
+            .timeout(FETCH_DEADLINE)
+            .send()
+            .await
+            .map_err(|error| format!("{}: {error}", self.jwks_url))?;
+        if !response.status().is_success() {
+            return Err(format!("{} answered {}", self.jwks_url, response.status()));
+        }
+        let max_age = response
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|value| value.to_str().ok())
+            .and_then(max_age)
+            .unwrap_or(DEFAULT_MAX_AGE);
+        let keys =
+            response.json().await.map_err(|error| format!("{} is not a JWKS document: {error}", self.jwks_url))?;
+        Ok((keys, max_age))
+    }
+}
+
+/// The `max-age` of a `Cache-Control` header.
+fn max_age(header: &str) -> Option<Duration> {
+    header
+        .split(',')
+        .find_map(|directive| directive.trim().strip_prefix("max-age="))
+        .and_then(|seconds| seconds.parse().ok())
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_max_age_among_other_directives() {
+        assert_eq!(max_age("public, max-age=19822, must-revalidate"), Some(Duration::from_secs(19_822)));
+        assert_eq!(max_age("no-store"), None);
+    }
+
+    #[test]
+    fn settings_read_as_configured() {
+        let settings: TrustSettings = serde_json::from_value(serde_json::json!({
+            "kind": "kubernetes",
+            "issuer": "https://kubernetes.default.svc",
+            "jwks_url": "https://kubernetes.default.svc/openid/v1/jwks",
+            "audience": "boutique",
+            "callers": {"system:serviceaccount:shop:checkout": "checkout"},
+        }))
+        .unwrap();
+        let issuer = RemoteIssuer::new(&settings);
+        assert!(issuer.issues("https://kubernetes.default.svc") && !issuer.issues("https://accounts.google.com"));
+    }
+}

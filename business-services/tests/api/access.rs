@@ -1,0 +1,255 @@
+//! Zero trust at every door: every system, started as the binary starts it with its route
+//! table enforced, refuses each write route to a caller without a token, with an expired token,
+//! a token for another system, a forged signature, a valid token of a caller the route does not
+//! admit, and the read-only MCP server's valid token; nothing is written (the store's rows are
+//! the same before and after); and the callers the table names get through the door.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use business_services::SYSTEMS;
+use business_services::contracts::keys::{
+    BROKER_DEMO_SECRET, BROKER_KEY_ID, CHECKOUT_DEMO_SECRET, CHECKOUT_KEY_ID, MCP_DEMO_SECRET, MCP_KEY_ID,
+};
+use business_services::platform::client::RequestSigner;
+use business_services::platform::clock::SystemClock;
+use business_services::platform::db::Db;
+use business_services::platform::identity::access::{ADMIN_GRANTS, Access, Grant, MCP, OPERATOR};
+use business_services::platform::identity::keys::KeyRing;
+use business_services::platform::identity::{Credentials, unix_now};
+use business_services::platform::signing::HmacSigner;
+use business_services::platform::testing::Backend;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::harness::{Stack, StackSetup, strict_trust};
+
+const ADMIN_TOKEN: &str = "an-operator-token-for-the-access-suite";
+
+/// Every system on SQLite with its demo data, each door enforcing its table as in production.
+async fn stack() -> Stack {
+    let setup = StackSetup { trust: strict_trust(), admin_token: Some(ADMIN_TOKEN.into()), ..StackSetup::default() };
+    Stack::start(Backend::Sqlite, SYSTEMS, setup).await
+}
+
+/// The route with each `{parameter}` filled in.
+fn concrete(path: &str) -> String {
+    path.split('/').map(|segment| if segment.starts_with('{') { "x-1" } else { segment }).collect::<Vec<_>>().join("/")
+}
+
+/// A digest of every row of every table of `db` (SQLite).
+async fn digest(db: &Db) -> String {
+    let tables: Vec<String> = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>(0))
+        .collect();
+    let mut hash = Sha256::new();
+    for table in tables {
+        let columns: Vec<String> =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{table}')")))
+                .fetch_all(db.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| format!("quote(\"{}\")", row.get::<String, _>(0)))
+                .collect();
+        let rows = format!("SELECT group_concat({}, '|') FROM \"{table}\"", columns.join(" || ',' || "));
+        let dump: Option<String> = sqlx::query(sqlx::AssertSqlSafe(rows)).fetch_one(db.pool()).await.unwrap().get(0);
+        hash.update(table.as_bytes());
+        hash.update(dump.unwrap_or_default().as_bytes());
+    }
+    hex::encode(hash.finalize())
+}
+
+/// How one refused call is made: its name and its `Authorization` header, if any.
+fn intruders(system: &str, grant: &Grant) -> Vec<(&'static str, Option<String>)> {
+    let keys = strict_trust();
+    let allowed = grant.callers.iter().find(|caller| **caller != OPERATOR).copied().unwrap_or("checkout");
+    let stranger = ["web", "cart", "checkout", "oms", "warehouse", "broker", "concierge", "payment"]
+        .into_iter()
+        .find(|caller| !grant.callers.contains(caller))
+        .unwrap();
+    let credentials = |caller: &str| keys.credentials(caller);
+    let valid = credentials(allowed).token_for(system);
+    let (signed, _) = valid.rsplit_once('.').unwrap();
+    let other = if system == "payment" { "inventory" } else { "payment" };
+    let forged_keys = Credentials::new(allowed, Arc::new(KeyRing::ephemeral().unwrap()));
+    vec![
+        ("no token", None),
+        ("an expired token", Some(credentials(allowed).token_at(system, unix_now() - 600, 60))),
+        ("a token for another system", Some(credentials(allowed).token_for(other))),
+        ("a forged signature", Some(format!("{signed}.{}", "A".repeat(86)))),
+        ("a token signed by a key the store does not hold", Some(forged_keys.token_for(system))),
+        ("a valid token of a caller not admitted", Some(credentials(stranger).token_for(system))),
+        ("the MCP server's valid token", Some(credentials(MCP).token_for(system))),
+    ]
+}
+
+/// The fraud engine also checks its callers' request signatures (defence in depth): the
+/// signer of `caller`'s calls to it.
+fn fraud_signer(caller: &str) -> HmacSigner {
+    let (key_id, secret) = match caller {
+        "broker" => (BROKER_KEY_ID, BROKER_DEMO_SECRET),
+        "mcp" => (MCP_KEY_ID, MCP_DEMO_SECRET),
+        _ => (CHECKOUT_KEY_ID, CHECKOUT_DEMO_SECRET),
+    };
+    HmacSigner::new(key_id, secret, Arc::new(SystemClock))
+}
+
+async fn call(url: &str, method: &str, authorization: Option<&str>) -> reqwest::Response {
+    call_signed(url, method, authorization, None).await
+}
+
+async fn call_signed(
+    url: &str,
+    method: &str,
+    authorization: Option<&str>,
+    signer: Option<&HmacSigner>,
+) -> reqwest::Response {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new().request(method.clone(), url);
+    let body = if method != Method::GET && method != Method::DELETE { b"{}".to_vec() } else { Vec::new() };
+    if !body.is_empty() {
+        request = request.header("content-type", "application/json").body(body.clone());
+    }
+    if let Some(signer) = signer {
+        let path = reqwest::Url::parse(url).unwrap().path().to_owned();
+        for (name, value) in signer.sign(&method, &path, &body) {
+            request = request.header(name, value);
+        }
+    }
+    if let Some(authorization) = authorization {
+        request = request.bearer_auth(authorization);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_write_route_refuses_whom_its_table_does_not_admit_and_writes_nothing() {
+    let stack = stack().await;
+    let mut checked = 0;
+    for system in SYSTEMS {
+        let name = system.descriptor().name;
+        let Access::Routes(grants) = system.descriptor().access else { continue };
+        for grant in grants.iter().chain(ADMIN_GRANTS).filter(|grant| grant.method != "GET") {
+            let url = stack.url(name, &concrete(grant.path));
+            let db = stack.stores.get(name).map(|store| &store.db);
+            for (who, token) in intruders(name, grant) {
+                if who == "the MCP server's valid token" && grant.callers.contains(&MCP) {
+                    panic!("{name}: {} {} admits the read-only MCP server to a write", grant.method, grant.path);
+                }
+                let before = match db {
+                    Some(db) => digest(db).await,
+                    None => String::new(),
+                };
+                let response = call(&url, grant.method, token.as_deref()).await;
+                let status = response.status();
+                let body = response.text().await.unwrap();
+                assert!(
+                    status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN,
+                    "{name}: {} {} with {who} answered {status}: {body}",
+                    grant.method,
+                    grant.path
+                );
+                if let Some(db) = db {
+                    assert_eq!(digest(db).await, before, "{name}: {} {} with {who} wrote", grant.method, grant.path);
+                }
+                checked += 1;
+            }
+            for caller in grant.callers {
+                let token = if *caller == OPERATOR {
+                    ADMIN_TOKEN.to_owned()
+                } else {
+                    strict_trust().credentials(caller).token_for(name)
+                };
+                let signer = (name == "fraud").then(|| fraud_signer(caller));
+                let response = call_signed(&url, grant.method, Some(&token), signer.as_ref()).await;
+                let status = response.status();
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{name}: {} {} refused {caller}, whom its table admits: {status} {}",
+                    grant.method,
+                    grant.path,
+                    response.text().await.unwrap()
+                );
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} refusals were checked");
+}
+
+#[tokio::test]
+async fn every_documented_route_has_a_table_entry_and_every_entry_a_route() {
+    let stack = stack().await;
+    for system in SYSTEMS {
+        let name = system.descriptor().name;
+        let Access::Routes(grants) = system.descriptor().access else { continue };
+        let document: Value = reqwest::get(stack.url(name, "/openapi.json")).await.unwrap().json().await.unwrap();
+        let documented: BTreeSet<(String, String)> = document["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object().unwrap().keys().map(move |method| (method.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let granted: BTreeSet<(String, String)> =
+            grants.iter().map(|grant| (grant.method.to_owned(), grant.path.to_owned())).collect();
+        assert_eq!(
+            documented.difference(&granted).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "{name}: documented routes without an entry are refused to everyone"
+        );
+        assert_eq!(
+            granted.difference(&documented).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "{name}: entries for routes it does not document"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reads_are_refused_without_a_token_and_probes_stay_open() {
+    let stack = stack().await;
+    for system in SYSTEMS {
+        let name = system.descriptor().name;
+        let Access::Routes(grants) = system.descriptor().access else { continue };
+        for grant in grants.iter().filter(|grant| grant.method == "GET") {
+            let status = call(&stack.url(name, &concrete(grant.path)), "GET", None).await.status();
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: GET {}", grant.path);
+        }
+        for probe in ["/healthz", "/openapi.json"] {
+            assert_eq!(call(&stack.url(name, probe), "GET", None).await.status(), StatusCode::OK, "{name} {probe}");
+        }
+    }
+}
+
+/// The route tables as docs/SECURITY.md shows them.
+fn route_tables() -> String {
+    let mut tables = String::new();
+    for system in SYSTEMS {
+        let Access::Routes(grants) = system.descriptor().access else { continue };
+        tables
+            .push_str(&format!("\n### {}\n\n| Method | Route | Callers |\n|---|---|---|\n", system.descriptor().name));
+        for grant in grants.iter().chain(ADMIN_GRANTS) {
+            tables.push_str(&format!("| {} | `{}` | {} |\n", grant.method, grant.path, grant.callers.join(", ")));
+        }
+    }
+    tables
+}
+
+#[test]
+fn the_route_tables_in_security_md_are_the_descriptors() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/SECURITY.md");
+    let document = std::fs::read_to_string(path).unwrap();
+    let tables = route_tables();
+    assert!(
+        document.contains(&tables),
+        "docs/SECURITY.md's route tables differ from the descriptors; they are:\n{tables}"
+    );
+}
