@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use business_services::crm::client::CrmClient;
-use business_services::crm::domain::{Channel, CustomerId, NewTicket, Priority};
+use business_services::crm::client::{Channel, CustomerId, NewTicket, Priority};
 use business_services::platform::rate_limit::RateLimiter;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};

@@ -254,7 +254,7 @@ fn check_claims(claims: &Claims) -> Result<(), TokenError> {
         return Err(TokenError::BadClaims("the subject must be 1 to 100 characters of [A-Za-z0-9-_.@]".into()));
     }
     if let Some(customer) = &claims.customer
-        && business_services::crm::domain::CustomerId::parse(customer).is_err()
+        && business_services::crm::client::CustomerId::parse(customer).is_err()
     {
         return Err(TokenError::BadClaims(format!("`{customer}` is not a customer id such as cus-1001")));
     }

@@ -3,7 +3,7 @@
 //! Schema for `outputSchema`.
 
 use business_services::contracts::order::Receipt;
-use business_services::crm::domain::{Address, Customer, LoyaltyStatus, Note, Ticket};
+use business_services::crm::client::{Address, Customer, LoyaltyStatus, Note, Ticket};
 use business_services::fraud::domain::{Assessment, Decision};
 use business_services::money::Money;
 use business_services::oms::domain::OrderDetail;

@@ -10,9 +10,19 @@
 //! and write notes and tickets through the CRM dashboard, and AI agents read them through the
 //! read-only MCP server: note and message bodies are untrusted text.
 //!
-//! Loyalty rules ([`domain`]): discount bronze 0 %, silver 5 %, gold 10 %, platinum 15 % (none
+//! Loyalty rules (`loyalty::domain`): discount bronze 0 %, silver 5 %, gold 10 %, platinum 15 % (none
 //! while suspended); points per whole US dollar 1, 2, 3, 4; tiers by lifetime points at 1,000,
 //! 5,000 and 20,000.
+//!
+//! # Parts
+//!
+//! Three parts over one store and one HTTP service, each with its `domain`, `store` and `api`:
+//! `customers` (accounts, addresses, standing, notes), `loyalty` (tiers, points, the ledger, the
+//! points orders earn) and `tickets` (tickets and their messages). What they share stays here:
+//! the store with its idempotent creates and pages (`store`), the state, routes, OpenAPI
+//! document and request helpers ([`api`]), the id macros and text checks (`domain`), the demo
+//! data ([`seed`]) and the typed client ([`client`]), whose re-exports are the CRM's types for
+//! other systems.
 //!
 //! # Demo customers
 //!
@@ -36,9 +46,12 @@
 
 pub mod api;
 pub mod client;
-pub mod domain;
+mod customers;
+mod domain;
+mod loyalty;
 pub mod seed;
 pub(crate) mod store;
+mod tickets;
 
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;

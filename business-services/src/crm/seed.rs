@@ -10,11 +10,15 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use super::domain::{
-    AddressId, Channel, CountryCode, CustomerId, Email, EntryId, MessageId, NewAddress, NewCustomer, NewLoyaltyEntry,
-    Note, NoteId, Priority, Standing, Ticket, TicketId, TicketMessage, TicketStatus,
+use super::customers::domain::{
+    AddressId, CountryCode, CustomerId, Email, NewAddress, NewCustomer, Note, NoteId, Standing,
 };
-use super::store::{self, CrmStore};
+use super::customers::store::{insert_address, insert_customer, insert_note, update_standing};
+use super::loyalty::domain::{EntryId, NewLoyaltyEntry};
+use super::loyalty::store::insert_entry;
+use super::store::CrmStore;
+use super::tickets::domain::{Channel, MessageId, Priority, Ticket, TicketId, TicketMessage, TicketStatus};
+use super::tickets::store::insert_ticket;
 use crate::platform::{Error, Result};
 
 static CUSTOMERS_JSON: &str = include_str!("../../seed/crm/customers.json");
@@ -142,9 +146,9 @@ pub(super) async fn load(store: &CrmStore, now: OffsetDateTime) -> Result<usize>
             name: demo.name.clone(),
             phone: demo.phone.clone(),
         };
-        store::insert_customer(&mut tx, &id, &new, at(demo.joined)).await?;
+        insert_customer(&mut tx, &id, &new, at(demo.joined)).await?;
         if let Some(standing) = &demo.standing {
-            store::update_standing(&mut tx, &id, standing.standing, &standing.reason).await?;
+            update_standing(&mut tx, &id, standing.standing, &standing.reason).await?;
         }
         for (index, demo_address) in demo.addresses.iter().enumerate() {
             let address = NewAddress {
@@ -160,7 +164,7 @@ pub(super) async fn load(store: &CrmStore, now: OffsetDateTime) -> Result<usize>
             };
             let address_id =
                 AddressId::parse(&format!("adr-{}", suffix(demo.number, index))).map_err(invalid_seed("address id"))?;
-            store::insert_address(&mut tx, &id, address_id, &address, at(demo_address.added)).await?;
+            insert_address(&mut tx, &id, address_id, &address, at(demo_address.added)).await?;
         }
         for (index, entry) in demo.points.iter().enumerate() {
             let entry_id =
@@ -170,7 +174,7 @@ pub(super) async fn load(store: &CrmStore, now: OffsetDateTime) -> Result<usize>
                 reason: entry.reason.clone(),
                 reference: entry.reference.clone(),
             };
-            store::insert_entry(&mut tx, &id, &entry_id, &new_entry, at(entry.at)).await?;
+            insert_entry(&mut tx, &id, &entry_id, &new_entry, at(entry.at)).await?;
         }
         for (index, demo_note) in demo.notes.iter().enumerate() {
             let note = Note {
@@ -180,7 +184,7 @@ pub(super) async fn load(store: &CrmStore, now: OffsetDateTime) -> Result<usize>
                 body: demo_note.body.clone(),
                 created_at: at(demo_note.at),
             };
-            store::insert_note(&mut tx, &note).await?;
+            insert_note(&mut tx, &note).await?;
         }
         for (index, demo_ticket) in demo.tickets.iter().enumerate() {
             let ticket_suffix = suffix(demo.number, index);
@@ -214,7 +218,7 @@ pub(super) async fn load(store: &CrmStore, now: OffsetDateTime) -> Result<usize>
                 updated_at: last.created_at,
                 messages: messages.clone(),
             };
-            store::insert_ticket(&mut tx, &ticket).await?;
+            insert_ticket(&mut tx, &ticket).await?;
         }
     }
     tx.commit().await?;
@@ -224,7 +228,8 @@ pub(super) async fn load(store: &CrmStore, now: OffsetDateTime) -> Result<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crm::domain::{MAX_BODY, MAX_SUBJECT, free_text, single_line};
+    use crate::crm::domain::{MAX_BODY, free_text, single_line};
+    use crate::crm::tickets::domain::MAX_SUBJECT;
 
     #[test]
     fn demo_stories_are_well_formed() {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use business_services::crm::client::CrmClient;
-use business_services::crm::domain::{Channel, CustomerId, NewTicket, Priority, Standing, Tier, tier_for};
+use business_services::crm::client::{Channel, CustomerId, NewTicket, Priority, Standing, Tier, tier_for};
 use business_services::crm::{self, MIGRATOR};
 use business_services::platform::Error;
 use business_services::platform::clock::{Clock, ManualClock};
