@@ -69,6 +69,8 @@ struct Cache {
     keys: Jwks,
     fetched: Option<Instant>,
     max_age: Duration,
+    /// When an unknown key id last made it refetch.
+    missed: Option<Instant>,
 }
 
 /// An issuer trusted by its published keys.
@@ -136,10 +138,17 @@ impl RemoteIssuer {
         if fresh && let Some(key) = cache.keys.key(kid) {
             return Ok(Some(key.clone()));
         }
-        let may_refetch = age.is_none_or(|age| !fresh || age >= Duration::from_secs(MISS_REFETCH_SECS));
-        if may_refetch {
+        let miss_allowed = cache.missed.is_none_or(|missed| missed.elapsed() >= Duration::from_secs(MISS_REFETCH_SECS));
+        if !fresh || miss_allowed {
+            if fresh {
+                cache.missed = Some(Instant::now());
+            }
             match self.fetch().await {
-                Ok((keys, max_age)) => *cache = Cache { keys, fetched: Some(Instant::now()), max_age },
+                Ok((keys, max_age)) => {
+                    cache.keys = keys;
+                    cache.fetched = Some(Instant::now());
+                    cache.max_age = max_age;
+                }
                 // Keys fetched earlier keep working while the issuer is unreachable.
                 Err(error) if cache.fetched.is_none() => return Err(error),
                 Err(error) => tracing::warn!(%error, url = %self.jwks_url, "Could not refresh an issuer's keys."),
@@ -182,7 +191,141 @@ fn max_age(header: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use axum::Router;
+    use axum::routing::get;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
+    use crate::platform::identity::keys::KeyRing;
+    use crate::platform::identity::token::{self, Audience, Header};
+    use crate::platform::identity::{Identity, Rejection, Verifier, unix_now};
+
+    /// A fake issuer: one P-256 key, published as a JWKS document that counts its fetches.
+    struct FakeIssuer {
+        pair: EcdsaKeyPair,
+        url: String,
+        fetches: Arc<AtomicUsize>,
+    }
+
+    impl FakeIssuer {
+        async fn start() -> FakeIssuer {
+            let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+            let point = pair.public_key().as_ref().to_vec();
+            let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..])}]});
+            let fetches = Arc::new(AtomicUsize::new(0));
+            let counted = fetches.clone();
+            let app = Router::new().route(
+                "/jwks",
+                get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let jwks = jwks.clone();
+                    async move { ([("cache-control", "public, max-age=3600")], axum::Json(jwks)) }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            FakeIssuer { pair, url, fetches }
+        }
+
+        fn mint(&self, kid: &str, claims: &Claims) -> String {
+            let header = Header { alg: "ES256".into(), kid: Some(kid.into()), typ: Some("JWT".into()) };
+            token::encode(&header, claims, |signed| {
+                self.pair.sign(&SystemRandom::new(), signed).unwrap().as_ref().to_vec()
+            })
+        }
+    }
+
+    fn claims(iss: &str, sub: &str, aud: &str, email: Option<&str>) -> Claims {
+        let now = unix_now();
+        Claims {
+            iss: iss.into(),
+            sub: sub.into(),
+            aud: Audience::One(aud.into()),
+            iat: now,
+            exp: now + 600,
+            trace: None,
+            email: email.map(str::to_owned),
+        }
+    }
+
+    fn verifier(settings: &TrustSettings) -> Verifier {
+        let local = Arc::new(KeyRing::ephemeral().unwrap());
+        Verifier::new("payment", local).trusting(Arc::new(RemoteIssuer::new(settings)))
+    }
+
+    #[tokio::test]
+    async fn kubernetes_tokens_are_checked_against_the_clusters_keys_fetched_once() {
+        let cluster = FakeIssuer::start().await;
+        let settings = TrustSettings::Kubernetes {
+            issuer: "https://k8s.test".into(),
+            jwks_url: cluster.url.clone(),
+            audience: "boutique".into(),
+            callers: [("system:serviceaccount:shop:checkout".to_owned(), "checkout".to_owned())].into(),
+        };
+        let verifier = verifier(&settings);
+        let account = "system:serviceaccount:shop:checkout";
+        let token = cluster.mint("k1", &claims("https://k8s.test", account, "boutique", None));
+        for _ in 0..3 {
+            let identity = verifier.verify(&token, unix_now()).await.unwrap();
+            assert_eq!(identity, Identity { caller: "checkout".into(), issuer: "https://k8s.test".into() });
+        }
+        assert_eq!(cluster.fetches.load(Ordering::SeqCst), 1, "keys are cached for their max-age");
+
+        let unknown = cluster.mint("k2", &claims("https://k8s.test", account, "boutique", None));
+        assert_eq!(verifier.verify(&unknown, unix_now()).await, Err(Rejection::UnknownKey("k2".into())));
+        assert_eq!(verifier.verify(&unknown, unix_now()).await, Err(Rejection::UnknownKey("k2".into())));
+        assert_eq!(cluster.fetches.load(Ordering::SeqCst), 2, "an unknown key refetches, at most every 30 s");
+
+        let stranger =
+            cluster.mint("k1", &claims("https://k8s.test", "system:serviceaccount:shop:x", "boutique", None));
+        assert!(matches!(verifier.verify(&stranger, unix_now()).await, Err(Rejection::UnknownSubject(_))));
+        let elsewhere = cluster.mint("k1", &claims("https://k8s.test", account, "another-app", None));
+        assert!(matches!(verifier.verify(&elsewhere, unix_now()).await, Err(Rejection::WrongAudience { .. })));
+        let (signed, _) = token.rsplit_once('.').unwrap();
+        let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode([7u8; 64]));
+        assert_eq!(verifier.verify(&forged, unix_now()).await, Err(Rejection::BadSignature));
+    }
+
+    #[tokio::test]
+    async fn google_id_tokens_name_their_caller_by_service_account_email() {
+        let google = FakeIssuer::start().await;
+        let email = "checkout@shop.iam.gserviceaccount.com";
+        let settings = TrustSettings::Google {
+            audience: "https://payment-abc.a.run.app".into(),
+            callers: [(email.to_owned(), "checkout".to_owned())].into(),
+            jwks_url: Some(google.url.clone()),
+        };
+        let verifier = verifier(&settings);
+        let token = google.mint(
+            "k1",
+            &claims("https://accounts.google.com", "1234567890", "https://payment-abc.a.run.app", Some(email)),
+        );
+        assert_eq!(verifier.verify(&token, unix_now()).await.unwrap().caller, "checkout");
+        let unknown_issuer =
+            google.mint("k1", &claims("https://evil.example", "1", "https://payment-abc.a.run.app", Some(email)));
+        assert!(matches!(verifier.verify(&unknown_issuer, unix_now()).await, Err(Rejection::UnknownIssuer(_))));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_issuer_is_named() {
+        let settings = TrustSettings::Kubernetes {
+            issuer: "https://k8s.test".into(),
+            jwks_url: "http://127.0.0.1:9/jwks".into(),
+            audience: "boutique".into(),
+            callers: BTreeMap::new(),
+        };
+        let cluster = FakeIssuer::start().await;
+        let token = cluster.mint("k1", &claims("https://k8s.test", "x", "boutique", None));
+        assert!(matches!(verifier(&settings).verify(&token, unix_now()).await, Err(Rejection::KeysUnavailable(_))));
+    }
 
     #[test]
     fn reads_max_age_among_other_directives() {
