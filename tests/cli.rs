@@ -35,7 +35,7 @@ fn boutique(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     }
     // The MCP server's search is keyword-only here: these tests are about the systems, and
     // embedding the corpus would only cost CPU (tests/mcp covers the model).
-    command.envs(env.iter().copied()).env("RUST_LOG", "warn").env("BOUTIQUE_MCP__EMBEDDER__KIND", "none");
+    command.env("RUST_LOG", "warn").env("BOUTIQUE_MCP__EMBEDDER__KIND", "none").envs(env.iter().copied());
     command
 }
 
@@ -56,8 +56,12 @@ fn typed(cwd: &Path, args: &[&str], env: &[(&str, &str)], input: &str) -> String
 impl Boutique {
     /// Starts `boutique <args>` and waits until it prints that it is up.
     fn start(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Boutique {
-        let mut child =
-            boutique(cwd, args, env).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn boutique");
+        Boutique::start_logging_to(cwd, args, env, Stdio::inherit())
+    }
+
+    /// The same, its log (stderr) going to `log`.
+    fn start_logging_to(cwd: &Path, args: &[&str], env: &[(&str, &str)], log: impl Into<Stdio>) -> Boutique {
+        let mut child = boutique(cwd, args, env).stdout(Stdio::piped()).stderr(log).spawn().expect("spawn boutique");
         let stdout = child.stdout.take().expect("stdout");
         let (lines_tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -359,6 +363,47 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs_of_a_run() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let data_dir = workdir.path().join("data");
+    let log_path = workdir.path().join("boutique.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut env = every_system("PORT", "0");
+    env.push(("BOUTIQUE_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()));
+    env.push(("RUST_LOG".into(), "debug,sqlx=warn".into()));
+    let store = Boutique::start_logging_to(workdir.path(), &["up"], &as_env(&env), log);
+    let web = caller(&data_dir, "web");
+    add_to_cart(&web, store.url("cart"), "logged", "brass-table-lamp", 1).await;
+    let order = place_order(&web, store.url("checkout"), "logged").await;
+    let url = format!("{}/v1/orders/{}", store.url("oms"), order["order_id"].as_str().unwrap());
+    poll_json(url, || caller(&data_dir, "mcp").token_for("oms"), |o| o["state"] == "allocated").await;
+    get_json(format!("{}/v1/trial-balance", store.url("accounting")), ADMIN_TOKEN.into()).await;
+    let refused = reqwest::Client::new()
+        .post(format!("{}/v1/customers/cus-1001/notes", store.url("crm")))
+        .bearer_auth(caller(&data_dir, "mcp").token_for("crm"))
+        .json(&json!({"author": "x", "body": "y"}))
+        .send()
+        .await
+        .expect("crm answers");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    store.stop();
+
+    let logged = std::fs::read_to_string(&log_path).expect("the log");
+    assert!(logged.contains("Call refused at the door"), "the run was logged at debug level");
+    // A service token's header, `{"alg":`, begins every token; the demo signing secrets and the
+    // admin token are the others.
+    let secrets =
+        [ADMIN_TOKEN, "eyJhbGci", "demo-only-checkout-to-fraud", "demo-only-broker-to-fraud", "demo-only-mcp"];
+    for secret in secrets {
+        assert!(
+            !logged.contains(secret),
+            "the log shows a secret ({secret}):\n{}",
+            logged.lines().find(|line| line.contains(secret)).unwrap_or_default()
+        );
+    }
 }
 
 #[tokio::test]
