@@ -6,7 +6,7 @@ use std::time::Duration;
 use boutique::config::Config;
 use boutique::registry::System;
 use boutique::systems;
-use business_services::platform::identity::Credentials;
+use business_services::platform::identity::{Credentials, Trust};
 use mcp_contract::token::{Grant, Role, unix_now};
 use rmcp::RoleClient;
 use rmcp::ServiceExt;
@@ -28,6 +28,8 @@ pub const ADMIN_TOKEN: &str = "an-operator-token-for-the-mcp-tests";
 pub struct Store {
     /// Its configuration (data folder, MCP settings).
     pub config: Config,
+    /// The store's keys and issuers, opened once.
+    trust: Trust,
     urls: BTreeMap<System, String>,
     shutdown: CancellationToken,
     running: Option<systems::Running>,
@@ -53,7 +55,9 @@ impl Store {
             .iter()
             .map(|(name, address)| (System::named(name), format!("http://{address}")))
             .collect();
-        let mut store = Store { config, urls, shutdown, running: Some(running), _data: data, orders: BTreeMap::new() };
+        let trust = config.trust().expect("the store's keys");
+        let mut store =
+            Store { config, trust, urls, shutdown, running: Some(running), _data: data, orders: BTreeMap::new() };
         for customer in [ALICE, BOB] {
             let order = store.place_order(customer).await;
             store.orders.insert(customer, order);
@@ -69,7 +73,7 @@ impl Store {
 
     /// The credentials of the system `caller`, from the store's keys: to call a system as it would.
     pub fn caller(&self, caller: &str) -> Credentials {
-        self.config.trust().unwrap().credentials(caller)
+        self.trust.credentials(caller)
     }
 
     /// `path` of `system` as JSON, read as the MCP server reads it (its `mcp` identity).

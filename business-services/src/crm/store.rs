@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::QueryAs;
+use sqlx::{Any, AnyConnection, FromRow, Transaction};
 use time::OffsetDateTime;
 
 use super::customers::domain::CustomerId;
@@ -169,6 +171,18 @@ impl CrmStore {
 pub(super) enum Param {
     Text(String),
     Int(i64),
+}
+
+/// The query `sql` (built here, from constant fragments) with `params` bound in order, reading
+/// rows of `R`.
+pub(super) fn query_rows<R>(sql: String, params: Vec<Param>) -> QueryAs<'static, Any, R, AnyArguments>
+where
+    R: for<'r> FromRow<'r, AnyRow>,
+{
+    params.into_iter().fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |query, param| match param {
+        Param::Text(text) => query.bind(text),
+        Param::Int(number) => query.bind(number),
+    })
 }
 
 /// Bumps the customer's version, which also locks the row until the transaction ends;

@@ -12,7 +12,7 @@ use super::domain::{
 use crate::crm::loyalty::domain::LoyaltyStatus;
 use crate::crm::store::{
     After, Begun, CrmStore, IdempotencyKey, Outcome, Param, corrupt, ensure_customer, lock_customer, newest_first,
-    placeholders,
+    placeholders, query_rows,
 };
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::db::like_pattern;
@@ -312,14 +312,7 @@ impl CustomerRow {
 }
 
 async fn fetch_customers(connection: &mut AnyConnection, sql: String, params: Vec<Param>) -> Result<Vec<Customer>> {
-    let mut query = sqlx::query_as::<_, CustomerRow>(sqlx::AssertSqlSafe(sql));
-    for param in params {
-        query = match param {
-            Param::Text(text) => query.bind(text),
-            Param::Int(number) => query.bind(number),
-        };
-    }
-    let rows = query.fetch_all(&mut *connection).await?;
+    let rows = query_rows::<CustomerRow>(sql, params).fetch_all(&mut *connection).await?;
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
     let mut addresses = load_addresses(connection, &ids).await?;
     rows.into_iter()

@@ -11,7 +11,7 @@ use super::domain::{
 use crate::crm::customers::domain::CustomerId;
 use crate::crm::store::{
     After, Begun, CrmStore, IdempotencyKey, Outcome, Param, corrupt, ensure_customer, lock_customer, newest_first,
-    placeholders,
+    placeholders, query_rows,
 };
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::page::Page;
@@ -213,14 +213,7 @@ struct TicketRow {
 }
 
 async fn fetch_tickets(connection: &mut AnyConnection, sql: String, params: Vec<Param>) -> Result<Vec<Ticket>> {
-    let mut query = sqlx::query_as::<_, TicketRow>(sqlx::AssertSqlSafe(sql));
-    for param in params {
-        query = match param {
-            Param::Text(text) => query.bind(text),
-            Param::Int(number) => query.bind(number),
-        };
-    }
-    let rows = query.fetch_all(&mut *connection).await?;
+    let rows = query_rows::<TicketRow>(sql, params).fetch_all(&mut *connection).await?;
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
     let mut messages = load_messages(connection, &ids).await?;
     rows.into_iter()
