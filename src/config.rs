@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use business_services::platform::Error;
+use business_services::platform::admin::AdminToken;
+use business_services::platform::audit;
 use business_services::platform::db::{Db, redact};
 use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
 use business_services::platform::identity::keys::KeyRing;
+use business_services::platform::identity::operators::{Account, Operators};
 use business_services::platform::identity::remote::{RemoteIssuer, TrustSettings};
 use business_services::platform::identity::{self, Trust};
 use business_services::platform::secret::Secret;
@@ -35,8 +38,15 @@ pub struct Config {
     /// Connections to PostgreSQL this process may hold, shared evenly by the systems it runs
     /// there (at least 2 each): together they must stay under the server's `max_connections`.
     pub database_connections: u32,
-    /// Bearer token that opens each system's admin API (`/admin/…`); closed when unset.
+    /// The break-glass operator's bearer token: the person `admin`, in the admin role, which
+    /// opens every people's route; closed when unset.
     pub admin_token: Option<Secret>,
+    /// Operator accounts, each with a name, a role and a token of their own, e.g.
+    /// `[[operators]] name = "ada"`, `role = "support"`, `token = "…"` (see docs/SECURITY.md).
+    pub operators: Vec<Account>,
+    /// Where every write a person makes is recorded: `sqlite://<path>` or `postgres://…`;
+    /// defaults to `<data_dir>/audit.db`.
+    pub audit_database_url: Option<String>,
     /// Fault injection per system, e.g. `[[faults.catalog.rules]] latency_ms = 200`.
     pub faults: BTreeMap<String, FaultSettings>,
     /// External issuers whose service tokens every system accepts beside the local issuer's,
@@ -87,6 +97,8 @@ impl Default for Config {
             // process during a rolling restart.
             database_connections: 64,
             admin_token: None,
+            operators: Vec::new(),
+            audit_database_url: None,
             // The legacy ERP is slow by nature; raise or lower it here or at run time.
             faults: BTreeMap::from([(
                 "furniture".to_owned(),
@@ -124,6 +136,17 @@ impl ConfigError {
     }
 }
 
+/// Checks that `url`, the value of `key`, names a store this binary can open.
+fn check_database_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    if ["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| url.starts_with(scheme)) {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        key,
+        format!("expected sqlite://<path> or postgres://<user>@<host>/<database>, got '{}'", redact(url)),
+    ))
+}
+
 /// The environment variable that sets `key`.
 fn env_name(key: &str) -> Option<String> {
     let parts: Vec<&str> = key.split('.').collect();
@@ -139,7 +162,12 @@ impl Config {
     pub fn trust(&self) -> anyhow::Result<Trust> {
         let keys = KeyRing::open(&self.data_dir.join("keys").join("service"), identity::unix_now())?;
         let issuers = self.trust.iter().map(|settings| Arc::new(RemoteIssuer::new(settings))).collect();
-        Ok(Trust { issuers, ..Trust::local(Arc::new(keys)) })
+        Ok(Trust { issuers, operators: self.operators.clone(), ..Trust::local(Arc::new(keys)) })
+    }
+
+    /// Where people's writes are recorded.
+    pub fn audit_database_url(&self) -> String {
+        self.audit_database_url.clone().unwrap_or_else(|| Db::sqlite_url(&self.data_dir, audit::STORE))
     }
 
     /// This configuration for a store of its own in `data_dir`, as the evals, the tests and the
@@ -216,14 +244,12 @@ impl Config {
                     format!("expected an http(s) URL such as http://{name}:8080, got '{url}'"),
                 ));
             }
-            if let Some(url) = &deployment.database_url
-                && !["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| url.starts_with(scheme))
-            {
-                return Err(ConfigError::new(
-                    key("database_url"),
-                    format!("expected sqlite://<path> or postgres://<user>@<host>/<database>, got '{}'", redact(url)),
-                ));
+            if let Some(url) = &deployment.database_url {
+                check_database_url(&key("database_url"), url)?;
             }
+        }
+        if let Some(url) = &self.audit_database_url {
+            check_database_url("audit_database_url", url)?;
         }
         for (name, settings) in &self.faults {
             if System::parse(name).is_none() {
@@ -238,6 +264,9 @@ impl Config {
         }
         if self.admin_token.as_ref().is_some_and(|token| token.chars() < 16) {
             return Err(ConfigError::new("admin_token", "must be at least 16 characters"));
+        }
+        if let Err(error) = Operators::new(AdminToken::new(self.admin_token.as_ref()), &self.operators) {
+            return Err(ConfigError::new("operators", error.to_string()));
         }
         let sections = self.sections();
         for system in System::all() {

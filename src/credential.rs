@@ -3,7 +3,8 @@
 //! keys in the data folder, or the operator's admin token on operator routes.
 
 use anyhow::{Context, bail};
-use business_services::platform::identity::access::{Access, OPERATOR};
+use business_services::platform::identity::access::Access;
+use business_services::platform::identity::operators::PERSON_PREFIX;
 
 use crate::config::Config;
 use crate::registry::System;
@@ -34,12 +35,17 @@ pub fn credential(
                 .access
                 .grant(&method.to_uppercase(), path)
                 .with_context(|| format!("{} has no route '{route}' in its table (docs/SECURITY.md)", system.name()))?;
-            match grant.callers.iter().find(|caller| **caller != OPERATOR) {
+            match grant.callers.iter().find(|caller| !caller.starts_with(PERSON_PREFIX)) {
                 Some(caller) => (*caller).to_owned(),
                 None => {
-                    let token = config.admin_token.as_ref().context(
-                        "this is an operator route: set BOUTIQUE_ADMIN_TOKEN (or admin_token) to the store's admin token",
-                    )?;
+                    let token = config.admin_token.as_ref().with_context(|| {
+                        format!(
+                            "{} {path} is for people ({}): set BOUTIQUE_ADMIN_TOKEN (or admin_token) to the store's \
+                             admin token, or send your operator account's token yourself",
+                            method.to_uppercase(),
+                            grant.callers.join(", ")
+                        )
+                    })?;
                     return Ok(format!("Bearer {}", token.expose()));
                 }
             }

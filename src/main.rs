@@ -6,6 +6,7 @@ use boutique::config::Config;
 use boutique::registry::System;
 use boutique::systems::{self, shown_path};
 use boutique::{audit, chat, credential, dead_letters, eval, mcp};
+use business_services::platform::audit::Filter;
 use clap::{Parser, Subcommand};
 use mcp_contract::token::Role;
 use tokio_util::sync::CancellationToken;
@@ -96,6 +97,19 @@ enum Command {
     /// open hold, no stock or slot held for nobody, ledger equal to payments; exits non-zero
     /// when anything is off.
     Audit,
+    /// Lists what people wrote through the systems' doors, newest first: who, in what role,
+    /// to which system, when, and how it was answered.
+    AuditTrail {
+        /// Only this operator's writes, e.g. ada (the admin token's are `admin`'s).
+        #[arg(long)]
+        person: Option<String>,
+        /// Only writes to this system.
+        #[arg(long, value_parser = parse_system)]
+        system: Option<System>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Creates or upgrades the stores of the named systems (all if none), then exits.
     Migrate {
         /// Systems to migrate: catalog, currency, cart.
@@ -314,6 +328,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{findings}");
             if !findings.clean() {
                 anyhow::bail!("the audit found the figures above not 0");
+            }
+            Ok(())
+        }
+        Command::AuditTrail { person, system, limit } => {
+            let trail = systems::open_audit_trail(&config).await?;
+            let filter = Filter { person, system: system.map(|system| system.name().to_owned()) };
+            let entries = trail.entries(&filter, limit).await;
+            trail.close().await;
+            for entry in entries? {
+                let status = entry.status.map_or_else(|| "no answer".to_owned(), |status| status.to_string());
+                let at = entry.at.format(&time::format_description::well_known::Rfc3339)?;
+                println!(
+                    "{at}  {} ({})  {} {} {}  {status}",
+                    entry.person, entry.role, entry.system, entry.method, entry.target
+                );
             }
             Ok(())
         }

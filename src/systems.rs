@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::http::Extensions;
 use business_services::launch::{self, Launched, Local, Plan};
+use business_services::platform::audit::{self, AuditTrail};
 use business_services::platform::clock::SystemClock;
 use business_services::platform::db::Db;
 use tokio::net::TcpListener;
@@ -40,12 +41,24 @@ pub async fn open_stores(config: &Config, systems: &[System]) -> anyhow::Result<
     Ok(stores)
 }
 
+/// The audit trail of people's writes, in its own store.
+pub async fn open_audit_trail(config: &Config) -> anyhow::Result<AuditTrail> {
+    let url = config.audit_database_url();
+    // A trail takes a write per person's write: two connections are plenty on a shared server.
+    let pool = url.starts_with("postgres").then_some(2);
+    let db = Db::open_with_pool(&url, audit::STORE, &audit::MIGRATOR, pool)
+        .await
+        .context("the audit trail's store could not be opened")?;
+    Ok(AuditTrail::new(db, Arc::new(SystemClock)))
+}
+
 /// Systems running in this process.
 pub struct Running {
     /// Each system's name and address.
     pub addresses: Vec<(&'static str, std::net::SocketAddr)>,
     launched: Launched,
     stores: BTreeMap<System, Db>,
+    audit: AuditTrail,
 }
 
 impl Running {
@@ -63,6 +76,7 @@ impl Running {
         for db in self.stores.values() {
             db.close().await;
         }
+        self.audit.close().await;
         outcome
     }
 }
@@ -111,6 +125,7 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
         .collect();
     let mut extensions = Extensions::new();
     extensions.insert(crate::mcp::token_key(config)?);
+    let audit = open_audit_trail(config).await?;
     let plan = Plan {
         registry: System::all().iter().map(|system| system.get()).collect(),
         local,
@@ -120,9 +135,10 @@ pub async fn start(config: &Config, systems: &[System], shutdown: &CancellationT
         data_dir: config.data_dir.clone(),
         demo_data: config.demo_data,
         trust: config.trust()?,
+        audit: audit.clone(),
     };
     let launched = launch::launch(plan, shutdown).await.map_err(|error| anyhow::anyhow!(error))?;
-    Ok(Running { addresses: launched.addresses.clone(), launched, stores })
+    Ok(Running { addresses: launched.addresses.clone(), launched, stores, audit })
 }
 
 /// A Concierge of its own, beside the systems at `config`'s URLs: built from `settings` with

@@ -244,6 +244,7 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
         pairs.push(("BOUTIQUE_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()));
         if let Some(database) = &database {
             pairs.extend(every_system("DATABASE_URL", &database.url()));
+            pairs.push(("BOUTIQUE_AUDIT_DATABASE_URL".into(), database.url()));
         }
         let env = as_env(&pairs);
         let args = ["up", "--data-dir", &data_dir_arg];
@@ -280,6 +281,22 @@ async fn up_serves_every_system_and_keeps_data_across_restarts() {
         assert_eq!(shipments["items"].as_array().map(Vec::len), Some(1), "{shipments}");
         let balance = get_json(format!("{}/v1/trial-balance", first.url("accounting")), ADMIN_TOKEN.into()).await;
         assert_eq!(balance["balanced"], true, "{balance}");
+        // A person's write is in the audit trail: who, in what role, what, and the answer.
+        let switched = reqwest::Client::new()
+            .put(format!("{}/admin/faults", first.url("catalog")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"rules": []}))
+            .send()
+            .await
+            .expect("catalog answers");
+        assert_eq!(switched.status(), StatusCode::OK);
+        let trail = boutique(workdir.path(), &["audit-trail", "--person", "admin", "--data-dir", &data_dir_arg], &env)
+            .output()
+            .expect("run boutique audit-trail");
+        let printed = String::from_utf8_lossy(&trail.stdout);
+        assert!(trail.status.success(), "{}", String::from_utf8_lossy(&trail.stderr));
+        assert_eq!(printed.lines().count(), 1, "{printed}");
+        assert!(printed.contains("admin (admin)  catalog PUT /admin/faults  200"), "{printed}");
         // The audit finds the money and goods accounted for once the order has settled, and an
         // authorization no order accounts for once there is one.
         let audit = || {
@@ -453,6 +470,11 @@ fn configuration_errors_name_the_key_and_exit_non_zero() {
     let output = boutique(workdir.path(), &["migrate"], &[]).output().expect("run boutique");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success() && stderr.contains("cart.abandoned_after_hours"), "{stderr}");
+    std::fs::write(&file, "[[operators]]\nname = \"ada\"\nrole = \"support\"\ntoken = \"short\"\n")
+        .expect("write config");
+    let output = boutique(workdir.path(), &["migrate"], &[]).output().expect("run boutique");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("`operators`") && stderr.contains("at least 16"), "{stderr}");
 }
 
 #[test]

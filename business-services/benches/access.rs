@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::middleware;
 use axum::routing::get;
-use business_services::platform::admin::AdminToken;
 use business_services::platform::identity::access::{self, Door, Grant};
 use business_services::platform::identity::keys::KeyRing;
 use business_services::platform::identity::{Credentials, Trust, unix_now};
@@ -51,7 +50,7 @@ async fn main() {
     let trust = Trust::local(Arc::new(KeyRing::ephemeral().expect("a key")));
     let credentials = trust.credentials("checkout");
     let route = || Router::new().route("/v1/ping", get(|| async { "pong" }));
-    let door = Door::new("bench", GRANTS, Arc::new(trust.verifier("bench")), AdminToken::default());
+    let door = Door::new("bench", GRANTS, Arc::new(trust.verifier("bench")));
     let open = serve(route()).await;
     let guarded = serve(route().route_layer(middleware::from_fn_with_state(door, access::guard))).await;
 

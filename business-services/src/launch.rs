@@ -18,12 +18,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::pubsub::{PubSubAuth, PubSubPublisher};
 use crate::broker::relay::Relay;
+use crate::platform::audit::AuditTrail;
 use crate::platform::clock::Clock;
 use crate::platform::db::Db;
 use crate::platform::events::Publisher;
 use crate::platform::faults::Faults;
 use crate::platform::http::serve;
 use crate::platform::identity::access::{self, Access, Door, Grant};
+use crate::platform::identity::operators::Operators;
 use crate::platform::identity::{Credentials, Trust};
 use crate::platform::system::{BuildError, Context, PushTarget, System};
 
@@ -61,8 +63,10 @@ pub struct Plan {
     pub data_dir: PathBuf,
     /// Load demo data into empty stores first.
     pub demo_data: bool,
-    /// The keys its systems sign their calls with, and the issuers their doors trust.
+    /// The keys its systems sign their calls with, and the issuers and people their doors trust.
     pub trust: Trust,
+    /// Where the doors record people's writes.
+    pub audit: AuditTrail,
 }
 
 /// Systems running in this process.
@@ -89,7 +93,7 @@ impl Launched {
 
 /// Starts `plan`'s local systems, serving them until `shutdown` is cancelled.
 pub async fn launch(plan: Plan, shutdown: &CancellationToken) -> Result<Launched, BuildError> {
-    let Plan { registry, local, mut urls, clock, extensions, data_dir, demo_data, trust } = plan;
+    let Plan { registry, local, mut urls, clock, extensions, data_dir, demo_data, trust, audit } = plan;
     if demo_data {
         for unit in &local {
             let Some(db) = &unit.db else { continue };
@@ -138,7 +142,7 @@ pub async fn launch(plan: Plan, shutdown: &CancellationToken) -> Result<Launched
         let built = system.build(context).await.map_err(|error| format!("{}: {error}", system.descriptor().name))?;
         let router = match system.descriptor().access {
             Access::Routes(grants) => built.router.route_layer(middleware::from_fn_with_state(
-                door(&trust, system.descriptor().name, grants, &unit.faults),
+                door(&trust, system.descriptor().name, grants, &unit.faults, &audit)?,
                 access::guard,
             )),
             Access::Own => built.router,
@@ -201,14 +205,22 @@ enum Broker<'a> {
     Remote(&'a String),
 }
 
-/// The door of `system`: `grants` checked against tokens the process trusts, and its operator
-/// routes opened by the admin token of its fault switch.
-fn door(trust: &Trust, system: &'static str, grants: &'static [Grant], faults: &Faults) -> Door {
-    let door = Door::new(system, grants, Arc::new(trust.verifier(system)), faults.admin_token().clone());
-    match trust.admitted_everywhere {
+/// The door of `system`: `grants` checked against tokens the process trusts; its people's
+/// routes opened by the operator accounts and the admin token of its fault switch, their writes
+/// recorded in `audit`.
+fn door(
+    trust: &Trust,
+    system: &'static str,
+    grants: &'static [Grant],
+    faults: &Faults,
+    audit: &AuditTrail,
+) -> Result<Door, BuildError> {
+    let operators = Operators::new(faults.admin_token().clone(), &trust.operators)?;
+    let door = Door::new(system, grants, Arc::new(trust.verifier(system))).opened_to(operators, audit.clone());
+    Ok(match trust.admitted_everywhere {
         Some(caller) => door.admitting_everywhere(caller),
         None => door,
-    }
+    })
 }
 
 /// The subscriptions of every consumer whose address is known.

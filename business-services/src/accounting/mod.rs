@@ -53,7 +53,7 @@ use utoipa::OpenApi;
 
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
-use crate::platform::identity::access::{Access, Grant, OMS, OPERATOR};
+use crate::platform::identity::access::{Access, FINANCE, Grant, OMS};
 use crate::platform::system::{BuildError, Built, Context, Descriptor, System};
 use store::AccountingStore;
 
@@ -73,12 +73,12 @@ static DESCRIPTOR: Descriptor = Descriptor {
     publishes: &[],
     consumes: &[],
     access: Access::Routes(&[
-        Grant::get("/v1/journal", &[OPERATOR]),
+        Grant::get("/v1/journal", &[FINANCE]),
         Grant::post("/v1/journal/sales", &[OMS]),
         Grant::post("/v1/journal/revenue-recognitions", &[OMS]),
-        Grant::post("/v1/journal/refunds", &[OMS, OPERATOR]),
-        Grant::get("/v1/journal/{id}", &[OPERATOR]),
-        Grant::get("/v1/trial-balance", &[OPERATOR]),
+        Grant::post("/v1/journal/refunds", &[OMS, FINANCE]),
+        Grant::get("/v1/journal/{id}", &[FINANCE]),
+        Grant::get("/v1/trial-balance", &[FINANCE]),
     ]),
 };
 

@@ -32,7 +32,7 @@ use crate::platform::events::BoxFuture;
 use crate::platform::events::Publisher;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
-use crate::platform::identity::access::{Access, CHECKOUT, Grant, OPERATOR, WAREHOUSE};
+use crate::platform::identity::access::{ADMIN, Access, CHECKOUT, Grant, WAREHOUSE};
 use crate::platform::secret::Secret;
 use crate::platform::signing::HmacSigner;
 use crate::platform::system::{self, BuildError, Built, Context, Descriptor, System};
@@ -184,11 +184,11 @@ static DESCRIPTOR: Descriptor = Descriptor {
     consumes: &[],
     access: Access::Routes(&[
         Grant::post("/v1/projects/{project}/topics/{topic_action}", &[CHECKOUT, WAREHOUSE]),
-        Grant::get("/v1/subscriptions", &[OPERATOR]),
-        Grant::put("/v1/subscriptions/{name}", &[OPERATOR]),
-        Grant::post("/v1/subscriptions/{name}/replay", &[OPERATOR]),
-        Grant::get("/v1/dead-letters", &[OPERATOR]),
-        Grant::get("/v1/stats", &[OPERATOR]),
+        Grant::get("/v1/subscriptions", &[ADMIN]),
+        Grant::put("/v1/subscriptions/{name}", &[ADMIN]),
+        Grant::post("/v1/subscriptions/{name}/replay", &[ADMIN]),
+        Grant::get("/v1/dead-letters", &[ADMIN]),
+        Grant::get("/v1/stats", &[ADMIN]),
     ]),
 };
 

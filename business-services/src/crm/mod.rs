@@ -62,7 +62,7 @@ use crate::platform::Result;
 use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
-use crate::platform::identity::access::{Access, BROKER, CHECKOUT, CONCIERGE, Grant, MCP, OPERATOR, WEB};
+use crate::platform::identity::access::{Access, BROKER, CHECKOUT, CONCIERGE, Grant, MCP, SUPPORT, WEB};
 use crate::platform::system::{BuildError, Built, Consumes, Context, Descriptor, SeedResult, System};
 use store::CrmStore;
 
@@ -82,21 +82,21 @@ static DESCRIPTOR: Descriptor = Descriptor {
     publishes: &[],
     consumes: &[Consumes { subscription: "crm-orders", topic: order::TOPIC, path: api::ORDER_EVENTS_PATH }],
     access: Access::Routes(&[
-        Grant::get("/v1/customers", &[WEB, MCP]),
-        Grant::post("/v1/customers", &[WEB, OPERATOR]),
-        Grant::get("/v1/customers/{id}", &[WEB, CHECKOUT, MCP, CONCIERGE]),
-        Grant::put("/v1/customers/{id}/standing", &[OPERATOR]),
-        Grant::post("/v1/customers/{id}/addresses", &[WEB, OPERATOR]),
-        Grant::get("/v1/customers/{id}/loyalty", &[WEB, CHECKOUT, MCP]),
-        Grant::get("/v1/customers/{id}/loyalty/entries", &[MCP]),
-        Grant::post("/v1/customers/{id}/loyalty/entries", &[OPERATOR]),
-        Grant::get("/v1/customers/{id}/notes", &[MCP]),
-        Grant::post("/v1/customers/{id}/notes", &[OPERATOR]),
-        Grant::get("/v1/customers/{id}/tickets", &[MCP]),
-        Grant::post("/v1/customers/{id}/tickets", &[CONCIERGE, OPERATOR]),
-        Grant::get("/v1/tickets/{id}", &[MCP]),
-        Grant::post("/v1/tickets/{id}/messages", &[CONCIERGE, OPERATOR]),
-        Grant::put("/v1/tickets/{id}/status", &[OPERATOR]),
+        Grant::get("/v1/customers", &[WEB, MCP, SUPPORT]),
+        Grant::post("/v1/customers", &[WEB, SUPPORT]),
+        Grant::get("/v1/customers/{id}", &[WEB, CHECKOUT, MCP, CONCIERGE, SUPPORT]),
+        Grant::put("/v1/customers/{id}/standing", &[SUPPORT]),
+        Grant::post("/v1/customers/{id}/addresses", &[WEB, SUPPORT]),
+        Grant::get("/v1/customers/{id}/loyalty", &[WEB, CHECKOUT, MCP, SUPPORT]),
+        Grant::get("/v1/customers/{id}/loyalty/entries", &[MCP, SUPPORT]),
+        Grant::post("/v1/customers/{id}/loyalty/entries", &[SUPPORT]),
+        Grant::get("/v1/customers/{id}/notes", &[MCP, SUPPORT]),
+        Grant::post("/v1/customers/{id}/notes", &[SUPPORT]),
+        Grant::get("/v1/customers/{id}/tickets", &[MCP, SUPPORT]),
+        Grant::post("/v1/customers/{id}/tickets", &[CONCIERGE, SUPPORT]),
+        Grant::get("/v1/tickets/{id}", &[MCP, SUPPORT]),
+        Grant::post("/v1/tickets/{id}/messages", &[CONCIERGE, SUPPORT]),
+        Grant::put("/v1/tickets/{id}/status", &[SUPPORT]),
         Grant::post(api::ORDER_EVENTS_PATH, &[BROKER]),
     ]),
 };

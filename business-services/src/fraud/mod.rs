@@ -34,7 +34,7 @@ use crate::money::CurrencyCode;
 use crate::platform::FieldError;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
-use crate::platform::identity::access::{Access, BROKER, CHECKOUT, Grant, MCP, OPERATOR};
+use crate::platform::identity::access::{Access, BROKER, CHECKOUT, Grant, MCP, RISK};
 use crate::platform::secret::Secret;
 use crate::platform::signing;
 use crate::platform::system::{self, BuildError, Built, Consumes, Context, Descriptor, System};
@@ -147,8 +147,8 @@ static DESCRIPTOR: Descriptor = Descriptor {
         Grant::post("/v1/assessments", &[CHECKOUT]),
         Grant::get("/v1/assessments", &[CHECKOUT, MCP]),
         Grant::get("/v1/assessments/{id}", &[CHECKOUT, MCP]),
-        Grant::get("/v1/reviews", &[MCP, OPERATOR]),
-        Grant::post("/v1/reviews/{assessment_id}/decision", &[OPERATOR]),
+        Grant::get("/v1/reviews", &[MCP, RISK]),
+        Grant::post("/v1/reviews/{assessment_id}/decision", &[RISK]),
         Grant::post(api::ORDER_EVENTS_PATH, &[BROKER]),
     ]),
 };

@@ -32,7 +32,7 @@ use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
-use crate::platform::identity::access::{Access, CHECKOUT, Grant, MCP, OPERATOR, WEB};
+use crate::platform::identity::access::{Access, CHECKOUT, FULFILMENT, Grant, MCP, WEB};
 use crate::platform::system::{self, BuildError, Built, Context, Descriptor, SeedResult, System};
 use crate::platform::tasks;
 use crate::platform::{Error, Result, idempotency};
@@ -145,7 +145,7 @@ static DESCRIPTOR: Descriptor = Descriptor {
     access: Access::Routes(&[
         Grant::get("/v1/stock", &[MCP, WEB]),
         Grant::get("/v1/stock/{product_id}", &[MCP, WEB, CHECKOUT]),
-        Grant::post("/v1/stock/{product_id}/movements", &[OPERATOR]),
+        Grant::post("/v1/stock/{product_id}/movements", &[FULFILMENT]),
         Grant::post("/v1/reservations", &[CHECKOUT]),
         Grant::get("/v1/reservations", &[CHECKOUT]),
         Grant::get("/v1/reservations/{id}", &[CHECKOUT]),

@@ -30,7 +30,7 @@ use crate::platform::db::Db;
 use crate::platform::events::BoxFuture;
 use crate::platform::faults::Faults;
 use crate::platform::http::{self, ReadinessCheck};
-use crate::platform::identity::access::{Access, BROKER, Grant, MCP, OPERATOR};
+use crate::platform::identity::access::{Access, BROKER, Grant, MCP, RISK, SUPPORT};
 use crate::platform::system::{self, BuildError, Built, Consumes, Context, Descriptor, System};
 use crate::warehouse::client::WarehouseClient;
 use fulfilment::Fulfilment;
@@ -110,11 +110,11 @@ static DESCRIPTOR: Descriptor = Descriptor {
     access: Access::Routes(&[
         Grant::post(api::ORDER_EVENTS_PATH, &[BROKER]),
         Grant::post(api::SHIPMENT_EVENTS_PATH, &[BROKER]),
-        Grant::get("/v1/orders", &[MCP, OPERATOR]),
-        Grant::get("/v1/orders/{id}", &[MCP, OPERATOR]),
-        Grant::post("/v1/orders/{id}/release", &[OPERATOR]),
-        Grant::post("/v1/orders/{id}/cancel", &[OPERATOR]),
-        Grant::post("/v1/orders/{id}/return-request", &[OPERATOR]),
+        Grant::get("/v1/orders", &[MCP, SUPPORT, RISK]),
+        Grant::get("/v1/orders/{id}", &[MCP, SUPPORT, RISK]),
+        Grant::post("/v1/orders/{id}/release", &[RISK]),
+        Grant::post("/v1/orders/{id}/cancel", &[SUPPORT]),
+        Grant::post("/v1/orders/{id}/return-request", &[SUPPORT]),
     ]),
 };
 

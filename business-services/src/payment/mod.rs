@@ -33,7 +33,7 @@ use utoipa::OpenApi;
 
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
-use crate::platform::identity::access::{Access, CHECKOUT, Grant, MCP, OPERATOR};
+use crate::platform::identity::access::{Access, CHECKOUT, Grant, MCP, SUPPORT};
 use crate::platform::system::{BuildError, Built, Context, Descriptor, System};
 use store::PaymentStore;
 
@@ -58,7 +58,7 @@ static DESCRIPTOR: Descriptor = Descriptor {
         Grant::get("/v1/authorizations/{id}", &[CHECKOUT, MCP]),
         Grant::post("/v1/authorizations/{id}/capture", &[CHECKOUT]),
         Grant::post("/v1/authorizations/{id}/void", &[CHECKOUT]),
-        Grant::post("/v1/authorizations/{id}/refunds", &[CHECKOUT, OPERATOR]),
+        Grant::post("/v1/authorizations/{id}/refunds", &[CHECKOUT, SUPPORT]),
     ]),
 };
 

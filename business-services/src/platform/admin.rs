@@ -1,8 +1,8 @@
-//! The operator's credential: one bearer token (`admin_token` in the configuration) that opens
-//! every system's admin writes, such as `/admin/faults` and the broker's subscriptions and
-//! replays. When none is configured those writes are closed to everyone.
-//!
-//! A stopgap until systems authenticate each other by service identity: small on purpose.
+//! The operator's admin token (`admin_token` in the configuration): the break-glass credential
+//! that opens every system's admin writes, such as `/admin/faults` and the broker's
+//! subscriptions and replays. When none is configured it opens nothing. Named operator accounts
+//! with roles are [`operators`](super::identity::operators); a door that identified one in the
+//! admin role puts an [`Operator`] in the request's extensions, which the extractor accepts.
 
 use std::fmt;
 use std::sync::Arc;
@@ -71,6 +71,10 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        // A door that identified a person in the admin role says so with an `Operator`.
+        if parts.extensions.get::<Operator>().is_some() {
+            return Ok(Operator);
+        }
         let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
         AdminToken::from_ref(state).authorize(authorization).map(|()| Operator)
     }

@@ -3,6 +3,7 @@
 //! pagination; and per-subject rate limits, for the services built over the systems.
 
 pub mod admin;
+pub mod audit;
 pub mod client;
 pub mod clock;
 pub mod db;

@@ -20,7 +20,7 @@ use utoipa::OpenApi;
 use crate::contracts::shipment;
 use crate::platform::events::BoxFuture;
 use crate::platform::http::{self, ReadinessCheck};
-use crate::platform::identity::access::{Access, Grant, MCP, OMS, OPERATOR, WEB};
+use crate::platform::identity::access::{Access, FULFILMENT, Grant, MCP, OMS, WEB};
 use crate::platform::system::{BuildError, Built, Context, Descriptor, System};
 use store::WarehouseStore;
 
@@ -43,7 +43,7 @@ static DESCRIPTOR: Descriptor = Descriptor {
         Grant::post("/v1/shipments", &[OMS]),
         Grant::get("/v1/shipments", &[OMS, MCP]),
         Grant::get("/v1/shipments/{id}", &[OMS, MCP]),
-        Grant::post("/v1/shipments/{id}/events", &[OPERATOR]),
+        Grant::post("/v1/shipments/{id}/events", &[FULFILMENT]),
         Grant::get("/v1/tracking/{tracking_number}", &[MCP, WEB]),
     ]),
 };

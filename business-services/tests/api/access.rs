@@ -1,22 +1,25 @@
 //! Zero trust at every door: every system, started as the binary starts it with its route
 //! table enforced, refuses each write route to a caller without a token, with an expired token,
 //! a token for another system, a forged signature, a valid token of a caller the route does not
-//! admit, and the read-only MCP server's valid token; nothing is written (the store's rows are
-//! the same before and after); and the callers the table names get through the door.
+//! admit, a person in a role the route does not admit, and the read-only MCP server's valid
+//! token; nothing is written (the store's rows are the same before and after); the callers the
+//! table names get through the door; and every write a person makes is in the audit trail.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use business_services::SYSTEMS;
 use business_services::contracts::keys::{
     BROKER_DEMO_SECRET, BROKER_KEY_ID, CHECKOUT_DEMO_SECRET, CHECKOUT_KEY_ID, MCP_DEMO_SECRET, MCP_KEY_ID,
 };
+use business_services::platform::audit::Filter;
 use business_services::platform::client::RequestSigner;
 use business_services::platform::clock::SystemClock;
 use business_services::platform::db::Db;
-use business_services::platform::identity::access::{ADMIN_GRANTS, Access, Grant, MCP, OPERATOR};
+use business_services::platform::identity::access::{Access, Grant, MCP};
 use business_services::platform::identity::keys::KeyRing;
-use business_services::platform::identity::{Credentials, unix_now};
+use business_services::platform::identity::operators::{ADMIN_NAME, Account, PERSON_PREFIX, Role};
+use business_services::platform::identity::{Credentials, Trust, unix_now};
 use business_services::platform::signing::HmacSigner;
 use business_services::platform::testing::Backend;
 use reqwest::{Method, StatusCode};
@@ -28,9 +31,40 @@ use crate::harness::{Stack, StackSetup, strict_trust};
 
 const ADMIN_TOKEN: &str = "an-operator-token-for-the-access-suite";
 
-/// Every system on SQLite with its demo data, each door enforcing its table as in production.
+/// The name of the operator account in `role`.
+fn person(role: Role) -> &'static str {
+    match role {
+        Role::Admin => ADMIN_NAME,
+        Role::Support => "sam",
+        Role::Fulfilment => "fay",
+        Role::Risk => "rita",
+        Role::Finance => "finn",
+    }
+}
+
+/// The token of the operator in `role` (the admin token for the admin).
+fn person_token(role: Role) -> String {
+    match role {
+        Role::Admin => ADMIN_TOKEN.to_owned(),
+        role => format!("{}-s-token-for-the-access-suite", person(role)),
+    }
+}
+
+/// The role a route table's caller stands for, if it stands for people.
+fn role_of(caller: &str) -> Option<Role> {
+    Role::ALL.into_iter().find(|role| role.caller() == caller)
+}
+
+/// Every system on SQLite with its demo data, each door enforcing its table as in production,
+/// open to one operator account per role besides the admin token.
 async fn stack() -> Stack {
-    let setup = StackSetup { trust: strict_trust(), admin_token: Some(ADMIN_TOKEN.into()), ..StackSetup::default() };
+    let operators = Role::ALL
+        .into_iter()
+        .filter(|role| *role != Role::Admin)
+        .map(|role| Account { name: person(role).into(), role, token: person_token(role).as_str().into() })
+        .collect();
+    let trust = Trust { operators, ..strict_trust() };
+    let setup = StackSetup { trust, admin_token: Some(ADMIN_TOKEN.into()), ..StackSetup::default() };
     Stack::start(Backend::Sqlite, SYSTEMS, setup).await
 }
 
@@ -69,7 +103,8 @@ async fn digest(db: &Db) -> String {
 /// How one refused call is made: its name and its `Authorization` header, if any.
 fn intruders(system: &str, grant: &Grant) -> Vec<(&'static str, Option<String>)> {
     let keys = strict_trust();
-    let allowed = grant.callers.iter().find(|caller| **caller != OPERATOR).copied().unwrap_or("checkout");
+    let allowed = grant.callers.iter().find(|caller| !caller.starts_with(PERSON_PREFIX)).copied().unwrap_or("checkout");
+    let outsider = Role::ALL.into_iter().find(|role| *role != Role::Admin && !role.admitted_by(grant.callers)).unwrap();
     let stranger = ["web", "cart", "checkout", "oms", "warehouse", "broker", "concierge", "payment"]
         .into_iter()
         .find(|caller| !grant.callers.contains(caller))
@@ -87,18 +122,24 @@ fn intruders(system: &str, grant: &Grant) -> Vec<(&'static str, Option<String>)>
         ("a token signed by a key the store does not hold", Some(forged_keys.token_for(system))),
         ("a valid token of a caller not admitted", Some(credentials(stranger).token_for(system))),
         ("the MCP server's valid token", Some(credentials(MCP).token_for(system))),
+        ("a person in a role not admitted", Some(person_token(outsider))),
     ]
 }
 
 /// The fraud engine also checks its callers' request signatures (defence in depth): the
-/// signer of `caller`'s calls to it.
-fn fraud_signer(caller: &str) -> HmacSigner {
-    let (key_id, secret) = match caller {
-        "broker" => (BROKER_KEY_ID, BROKER_DEMO_SECRET),
-        "mcp" => (MCP_KEY_ID, MCP_DEMO_SECRET),
-        _ => (CHECKOUT_KEY_ID, CHECKOUT_DEMO_SECRET),
-    };
-    HmacSigner::new(key_id, secret, Arc::new(SystemClock))
+/// signer of `caller`'s calls to it, one per key for the whole suite, since a signer never
+/// repeats a signature but two signers of one key could.
+fn fraud_signer(caller: &str) -> &'static HmacSigner {
+    static SIGNERS: OnceLock<[HmacSigner; 3]> = OnceLock::new();
+    let [broker, mcp, checkout] = SIGNERS.get_or_init(|| {
+        [(BROKER_KEY_ID, BROKER_DEMO_SECRET), (MCP_KEY_ID, MCP_DEMO_SECRET), (CHECKOUT_KEY_ID, CHECKOUT_DEMO_SECRET)]
+            .map(|(key_id, secret)| HmacSigner::new(key_id, secret, Arc::new(SystemClock)))
+    });
+    match caller {
+        "broker" => broker,
+        "mcp" => mcp,
+        _ => checkout,
+    }
 }
 
 async fn call(url: &str, method: &str, authorization: Option<&str>) -> reqwest::Response {
@@ -133,10 +174,14 @@ async fn call_signed(
 async fn every_write_route_refuses_whom_its_table_does_not_admit_and_writes_nothing() {
     let stack = stack().await;
     let mut checked = 0;
+    let mut audited = Vec::new();
     for system in SYSTEMS {
         let name = system.descriptor().name;
-        let Access::Routes(grants) = system.descriptor().access else { continue };
-        for grant in grants.iter().chain(ADMIN_GRANTS).filter(|grant| grant.method != "GET") {
+        let access = system.descriptor().access;
+        if access == Access::Own {
+            continue;
+        }
+        for grant in access.grants().filter(|grant| grant.method != "GET") {
             let url = stack.url(name, &concrete(grant.path));
             let db = stack.stores.get(name).map(|store| &store.db);
             for (who, token) in intruders(name, grant) {
@@ -161,14 +206,19 @@ async fn every_write_route_refuses_whom_its_table_does_not_admit_and_writes_noth
                 }
                 checked += 1;
             }
-            for caller in grant.callers {
-                let token = if *caller == OPERATOR {
-                    ADMIN_TOKEN.to_owned()
-                } else {
-                    strict_trust().credentials(caller).token_for(name)
+            let people = grant.callers.iter().filter_map(|caller| role_of(caller));
+            let admin = grant.admits_people().then_some(Role::Admin);
+            for role in people.clone().chain(admin) {
+                audited.push((person(role), name, grant.method, concrete(grant.path)));
+            }
+            let callers = grant.callers.iter().map(|caller| (*caller, role_of(caller)));
+            for (caller, role) in callers.chain(admin.map(|role| (role.caller(), Some(role)))) {
+                let token = match role {
+                    Some(role) => person_token(role),
+                    None => strict_trust().credentials(caller).token_for(name),
                 };
                 let signer = (name == "fraud").then(|| fraud_signer(caller));
-                let response = call_signed(&url, grant.method, Some(&token), signer.as_ref()).await;
+                let response = call_signed(&url, grant.method, Some(&token), signer).await;
                 let status = response.status();
                 assert!(
                     status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
@@ -181,6 +231,15 @@ async fn every_write_route_refuses_whom_its_table_does_not_admit_and_writes_noth
         }
     }
     assert!(checked > 300, "only {checked} refusals were checked");
+    let trail = stack.audit.entries(&Filter::default(), 10_000).await.unwrap();
+    let mut recorded: Vec<_> = trail
+        .iter()
+        .map(|entry| (entry.person.as_str(), entry.system.as_str(), entry.method.as_str(), entry.target.clone()))
+        .collect();
+    recorded.sort();
+    audited.sort();
+    assert_eq!(recorded, audited, "every person's write, and only those, is in the audit trail");
+    assert!(trail.iter().all(|entry| entry.status.is_some()), "every audited write has its answer");
 }
 
 #[tokio::test]
@@ -233,10 +292,13 @@ async fn reads_are_refused_without_a_token_and_probes_stay_open() {
 fn route_tables() -> String {
     let mut tables = String::new();
     for system in SYSTEMS {
-        let Access::Routes(grants) = system.descriptor().access else { continue };
+        let access = system.descriptor().access;
+        if access == Access::Own {
+            continue;
+        }
         tables
             .push_str(&format!("\n### {}\n\n| Method | Route | Callers |\n|---|---|---|\n", system.descriptor().name));
-        for grant in grants.iter().chain(ADMIN_GRANTS) {
+        for grant in access.grants() {
             tables.push_str(&format!("| {} | `{}` | {} |\n", grant.method, grant.path, grant.callers.join(", ")));
         }
     }
@@ -252,4 +314,43 @@ fn the_route_tables_in_security_md_are_the_descriptors() {
         document.contains(&tables),
         "docs/SECURITY.md's route tables differ from the descriptors; they are:\n{tables}"
     );
+}
+
+#[tokio::test]
+async fn a_persons_write_is_recorded_before_it_runs_and_not_made_without_the_trail() {
+    let stack = stack().await;
+    let notes = stack.url("crm", "/v1/customers/cus-1001/notes");
+    let note = serde_json::json!({"author": "sam", "body": "Called about the spring preview."});
+    let post = |token: String| reqwest::Client::new().post(&notes).bearer_auth(token).json(&note).send();
+    let sams = Filter { person: Some("sam".into()), ..Filter::default() };
+
+    let started = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    assert_eq!(post(person_token(Role::Support)).await.unwrap().status(), StatusCode::CREATED);
+    let entries = stack.audit.entries(&sams, 10).await.unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    assert_eq!(
+        (entry.role.as_str(), entry.system.as_str(), entry.method.as_str(), entry.target.as_str(), entry.status),
+        ("support", "crm", "POST", "/v1/customers/cus-1001/notes", Some(201))
+    );
+    assert!(entry.at >= started && entry.at <= time::OffsetDateTime::now_utc(), "{}", entry.at);
+
+    let read = reqwest::Client::new().get(&notes).bearer_auth(person_token(Role::Support)).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let refused = post(person_token(Role::Risk)).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("operator 'rita' (risk) may not call"));
+    assert_eq!(
+        stack.audit.entries(&Filter::default(), 10).await.unwrap().len(),
+        1,
+        "reads and refusals are not writes"
+    );
+
+    let crm = stack.db("crm");
+    let before = digest(crm).await;
+    stack.audit.close().await;
+    let unrecorded = post(person_token(Role::Support)).await.unwrap();
+    assert_eq!(unrecorded.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(unrecorded.text().await.unwrap().contains("only once it is recorded"));
+    assert_eq!(digest(crm).await, before, "a write the trail could not record was made");
 }

@@ -9,6 +9,7 @@ use axum::Router;
 use axum::http::Extensions;
 use business_services::cart::{CartService, Settings};
 use business_services::launch::{Local, Plan, launch};
+use business_services::platform::audit::{self, AuditTrail};
 use business_services::platform::client::Peer;
 use business_services::platform::clock::ManualClock;
 use business_services::platform::clock::{Clock, SystemClock};
@@ -103,16 +104,21 @@ pub fn peer(url: &str) -> Peer {
     strict_trust().credentials(HARNESS).at(url)
 }
 
-/// The system name at each origin the tests started, so a raw request gets a token for it.
-fn origins() -> &'static Mutex<HashMap<String, &'static str>> {
-    static ORIGINS: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+/// The system name at each origin the tests started, so a raw request gets a token for it,
+/// with the token that stops it: once stopped, its port may serve something else.
+fn origins() -> &'static Mutex<HashMap<String, (&'static str, CancellationToken)>> {
+    static ORIGINS: OnceLock<Mutex<HashMap<String, (&'static str, CancellationToken)>>> = OnceLock::new();
     ORIGINS.get_or_init(Mutex::default)
 }
 
-/// A service token of [`HARNESS`] for the system serving `url`, if the tests started one there.
+/// A service token of [`HARNESS`] for the system serving `url`, if the tests started one there
+/// that still runs.
 pub fn token_for(url: &str) -> Option<String> {
     let origin = reqwest::Url::parse(url).ok()?.origin().ascii_serialization();
-    let system = *origins().lock().unwrap().get(&origin)?;
+    let system = match origins().lock().unwrap().get(&origin) {
+        Some((system, shutdown)) if !shutdown.is_cancelled() => *system,
+        _ => return None,
+    };
     Some(strict_trust().credentials(HARNESS).token_for(system))
 }
 
@@ -120,6 +126,15 @@ pub fn token_for(url: &str) -> Option<String> {
 pub struct Served {
     pub url: String,
     shutdown: CancellationToken,
+    /// The audit trail's store, kept while the system runs.
+    _audit: Option<TestDb>,
+}
+
+/// A fresh audit trail on `backend`: its store (removed when dropped) and the trail.
+pub async fn open_audit(backend: Backend) -> (TestDb, AuditTrail) {
+    let store = TestDb::open(backend, audit::STORE, &audit::MIGRATOR).await;
+    let trail = AuditTrail::new(store.db.clone(), Arc::new(SystemClock));
+    (store, trail)
 }
 
 /// How a system under test is set up: what the launcher is given besides its store.
@@ -166,7 +181,7 @@ impl Served {
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let shutdown = CancellationToken::new();
         tokio::spawn(serve(listener, router, shutdown.clone()));
-        Served { url, shutdown }
+        Served { url, shutdown, _audit: None }
     }
 
     /// `system` over `store`, built and served by the launcher as the binary serves it.
@@ -175,6 +190,7 @@ impl Served {
         let name = system.descriptor().name;
         let local =
             Local { system, listener, db: Some(store.db.clone()), faults: setup.faults, settings: setup.settings };
+        let (audit_store, audit) = open_audit(Backend::Sqlite).await;
         let plan = Plan {
             registry: vec![system],
             local: vec![local],
@@ -184,9 +200,10 @@ impl Served {
             data_dir: std::env::temp_dir(),
             demo_data: false,
             trust: setup.trust,
+            audit,
         };
         let (urls, shutdown) = run(plan).await;
-        Served { url: urls[name].clone(), shutdown }
+        Served { url: urls[name].clone(), shutdown, _audit: Some(audit_store) }
     }
 
     pub fn stop(&self) {
@@ -207,7 +224,7 @@ async fn run(plan: Plan) -> (BTreeMap<&'static str, String>, CancellationToken) 
     let urls = launched.urls.clone();
     for (name, url) in &urls {
         if let Ok(parsed) = reqwest::Url::parse(url) {
-            origins().lock().unwrap().insert(parsed.origin().ascii_serialization(), name);
+            origins().lock().unwrap().insert(parsed.origin().ascii_serialization(), (name, shutdown.clone()));
         }
     }
     // Dropping the launched set would stop its tasks: they run until shutdown.
@@ -221,6 +238,9 @@ pub struct Stack {
     pub urls: BTreeMap<&'static str, String>,
     pub stores: BTreeMap<&'static str, TestDb>,
     pub faults: BTreeMap<&'static str, Faults>,
+    /// Where the doors recorded people's writes.
+    pub audit: AuditTrail,
+    _audit_store: TestDb,
     shutdown: CancellationToken,
 }
 
@@ -273,6 +293,7 @@ impl Stack {
             let settings = setup.settings.get(descriptor.name).cloned().unwrap_or(Value::Null);
             local.push(Local { system, listener, db, faults: switch, settings });
         }
+        let (audit_store, audit) = open_audit(backend).await;
         let plan = Plan {
             registry: systems.to_vec(),
             local,
@@ -282,9 +303,10 @@ impl Stack {
             data_dir: std::env::temp_dir(),
             demo_data: setup.demo_data,
             trust: setup.trust,
+            audit: audit.clone(),
         };
         let (urls, shutdown) = run(plan).await;
-        Stack { urls, stores, faults, shutdown }
+        Stack { urls, stores, faults, audit, _audit_store: audit_store, shutdown }
     }
 
     /// `path` on `system`.

@@ -473,6 +473,7 @@ async fn the_hanging_card_times_out_the_caller_and_ends_with_its_request() {
     on_each_backend(|backend| async move {
         let store = TestDb::open(backend, "payment", &payment::MIGRATOR).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (_audit_store, audit) = crate::harness::open_audit(backend).await;
         let local = Local {
             system: &payment::Payment,
             listener,
@@ -489,6 +490,7 @@ async fn the_hanging_card_times_out_the_caller_and_ends_with_its_request() {
             data_dir: std::env::temp_dir(),
             demo_data: false,
             trust: crate::harness::trust(),
+            audit,
         };
         let shutdown = CancellationToken::new();
         let launched = launch(plan, &shutdown).await.unwrap();

@@ -1,11 +1,11 @@
 //! Authorization per route: each system declares, in its descriptor, which callers may call
 //! which of its routes; everything else is refused (deny by default). The [`guard`] runs after
-//! routing and before any handler: it verifies the caller's token, then looks the route up.
+//! routing and before any handler: it identifies the caller, then looks the route up.
 //!
 //! Three kinds of routes:
 //! - **public**: the probes and the API document ([`PUBLIC_PATHS`]);
-//! - **operator**: granted to [`OPERATOR`], opened by the operator's credential (the admin
-//!   token) instead of a service token;
+//! - **people's**: granted to roles ([`ADMIN`], [`SUPPORT`], …), opened by an operator account's
+//!   token ([`operators`](super::operators)); every write a person makes is audited first;
 //! - **service**: granted to named systems, opened by their service tokens.
 
 use std::sync::Arc;
@@ -15,12 +15,22 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::operators::{Operators, PERSON_PREFIX, Person, Role};
 use super::{Identity, Rejection, Verifier, unix_now};
-use crate::platform::admin::AdminToken;
+use crate::platform::admin::Operator;
+use crate::platform::audit::AuditTrail;
 use crate::platform::error::Error;
 
-/// The caller a route names when people with the operator's credential call it.
-pub const OPERATOR: &str = "operator";
+/// People who run the store: every people's route admits them.
+pub const ADMIN: &str = Role::Admin.caller();
+/// Customer service.
+pub const SUPPORT: &str = Role::Support.caller();
+/// The warehouse floor.
+pub const FULFILMENT: &str = Role::Fulfilment.caller();
+/// Fraud review.
+pub const RISK: &str = Role::Risk.caller();
+/// The books.
+pub const FINANCE: &str = Role::Finance.caller();
 /// The storefront's server.
 pub const WEB: &str = "web";
 /// The read-only MCP server.
@@ -53,14 +63,23 @@ pub const PUBLIC_PATHS: &[&str] = &["/healthz", "/readyz", "/openapi.json"];
 
 /// The operator routes every system serves: its fault switch.
 pub const ADMIN_GRANTS: &[Grant] =
-    &[Grant::get("/admin/faults", &[OPERATOR]), Grant::new("PUT", "/admin/faults", &[OPERATOR])];
+    &[Grant::get("/admin/faults", &[ADMIN]), Grant::new("PUT", "/admin/faults", &[ADMIN])];
 
 impl Access {
     /// The grant for `method path` (admin routes included); `None` when no caller may call it,
     /// or when the system authenticates its own callers.
     pub fn grant(&self, method: &str, path: &str) -> Option<&'static Grant> {
-        let Access::Routes(grants) = *self else { return None };
-        grants.iter().chain(ADMIN_GRANTS).find(|grant| grant.method == method && grant.path == path)
+        self.grants().find(|grant| grant.method == method && grant.path == path)
+    }
+
+    /// Every grant of the table, the admin routes included; none when the system authenticates
+    /// its own callers.
+    pub fn grants(&self) -> impl Iterator<Item = &'static Grant> {
+        let (grants, admin): (&'static [Grant], &'static [Grant]) = match *self {
+            Access::Routes(grants) => (grants, ADMIN_GRANTS),
+            Access::Own => (&[], &[]),
+        };
+        grants.iter().chain(admin)
     }
 }
 
@@ -71,7 +90,7 @@ pub struct Grant {
     pub method: &'static str,
     /// The route as the router declares it, e.g. `/v1/orders/{id}/cancel`.
     pub path: &'static str,
-    /// The systems (or [`OPERATOR`]) that may call it.
+    /// The systems and the people's roles that may call it.
     pub callers: &'static [&'static str],
 }
 
@@ -100,6 +119,26 @@ impl Grant {
     pub fn admits(&self, caller: &str) -> bool {
         self.callers.contains(&caller)
     }
+
+    /// Whether it admits people in some role.
+    pub fn admits_people(&self) -> bool {
+        self.callers.iter().any(|caller| caller.starts_with(PERSON_PREFIX))
+    }
+
+    /// Whether it admits only people.
+    pub fn admits_only_people(&self) -> bool {
+        self.callers.iter().all(|caller| caller.starts_with(PERSON_PREFIX))
+    }
+}
+
+/// Who the door let in.
+enum Admitted {
+    /// Anyone: a public path.
+    Anyone,
+    /// A system, by its service token.
+    System(Identity),
+    /// A person, by their operator account's token.
+    Person(Person),
 }
 
 /// One system's door: who it is, its route table, and how it checks tokens.
@@ -108,14 +147,24 @@ pub struct Door {
     system: &'static str,
     grants: &'static [Grant],
     verifier: Arc<Verifier>,
-    operator: AdminToken,
+    operators: Operators,
+    audit: Option<AuditTrail>,
     everywhere: Option<Arc<str>>,
 }
 
 impl Door {
-    /// The door of `system`, admitting what `grants` (and [`ADMIN_GRANTS`]) allow.
-    pub fn new(system: &'static str, grants: &'static [Grant], verifier: Arc<Verifier>, operator: AdminToken) -> Door {
-        Door { system, grants, verifier, operator, everywhere: None }
+    /// The door of `system`, admitting what `grants` (and [`ADMIN_GRANTS`]) allow to systems
+    /// whose tokens `verifier` accepts. People's routes stay closed until [`Door::opened_to`].
+    pub fn new(system: &'static str, grants: &'static [Grant], verifier: Arc<Verifier>) -> Door {
+        Door { system, grants, verifier, operators: Operators::default(), audit: None, everywhere: None }
+    }
+
+    /// The same door, also admitting `operators` to the people's routes their roles open, with
+    /// every write they make recorded in `audit`.
+    pub fn opened_to(mut self, operators: Operators, audit: AuditTrail) -> Door {
+        self.operators = operators;
+        self.audit = Some(audit);
+        self
     }
 
     /// The same door, also admitting `caller` on every service route: for test suites that
@@ -148,13 +197,8 @@ impl Door {
 
     /// The methods the table grants on `path` (with HEAD beside GET, as the router serves it).
     fn methods(&self, path: &str) -> Vec<&'static str> {
-        let mut methods: Vec<&'static str> = self
-            .grants
-            .iter()
-            .chain(ADMIN_GRANTS)
-            .filter(|grant| grant.path == path)
-            .map(|grant| grant.method)
-            .collect();
+        let mut methods: Vec<&'static str> =
+            Access::Routes(self.grants).grants().filter(|grant| grant.path == path).map(|grant| grant.method).collect();
         if methods.contains(&"GET") {
             methods.push("HEAD");
         }
@@ -166,34 +210,76 @@ impl Door {
         Access::Routes(self.grants).grant(method, path)
     }
 
-    async fn admit(&self, method: &str, path: &str, authorization: Option<&str>) -> Result<Option<Identity>, Error> {
+    async fn admit(&self, method: &str, path: &str, authorization: Option<&str>) -> Result<Admitted, Error> {
         if PUBLIC_PATHS.contains(&path) {
-            return Ok(None);
+            return Ok(Admitted::Anyone);
         }
         let grant = self.grant(method, path);
-        if let Some(grant) = grant.filter(|grant| grant.admits(OPERATOR)) {
-            let operator = self.operator.authorize(authorization);
-            if operator.is_ok() {
-                return Ok(Some(Identity { caller: OPERATOR.into(), issuer: "admin token".into() }));
-            }
-            if grant.callers == [OPERATOR] {
-                // A verified system is told it is not admitted; anything else, what to send.
-                return match self.service_identity(authorization).await {
-                    Some(identity) if self.admitted_everywhere(&identity) => Ok(Some(identity)),
-                    Some(identity) => Err(self.refusal(&identity, method, path, grant)),
-                    None => operator.map(|()| None),
-                };
+        if let Some(grant) = grant.filter(|grant| grant.admits_people()) {
+            match self.operators.identify(authorization) {
+                Ok(person) if person.role.admitted_by(grant.callers) => return Ok(Admitted::Person(person)),
+                Ok(person) => {
+                    return Err(Error::Forbidden {
+                        detail: format!(
+                            "operator '{}' ({}) may not call {method} {path} on {}; it admits: {}",
+                            person.name,
+                            person.role,
+                            self.system,
+                            grant.callers.join(", ")
+                        ),
+                    });
+                }
+                Err(not_a_person) if grant.admits_only_people() => {
+                    // A verified system is told it is not admitted; anything else, what to send.
+                    return match self.service_identity(authorization).await {
+                        Some(identity) if self.admitted_everywhere(&identity) => Ok(Admitted::System(identity)),
+                        Some(identity) => Err(self.refusal(&identity, method, path, grant)),
+                        None => Err(not_a_person),
+                    };
+                }
+                Err(_) => {}
             }
         }
         let token = authorization.and_then(|value| value.strip_prefix("Bearer ")).ok_or(Rejection::Missing)?;
         let identity = self.verifier.verify(token, unix_now()).await?;
         match grant {
-            Some(grant) if grant.admits(&identity.caller) || self.admitted_everywhere(&identity) => Ok(Some(identity)),
+            Some(grant) if grant.admits(&identity.caller) || self.admitted_everywhere(&identity) => {
+                Ok(Admitted::System(identity))
+            }
             Some(grant) => Err(self.refusal(&identity, method, path, grant)),
             None => Err(Error::Forbidden {
                 detail: format!("{method} {path} on {} admits no caller: its route table has no entry", self.system),
             }),
         }
+    }
+
+    /// Runs a person's write, recorded in the audit trail first: a write that cannot be
+    /// recorded is not made.
+    async fn audited(&self, person: &Person, request: Request, next: Next) -> Response {
+        let method = request.method().as_str().to_owned();
+        let target = request.uri().path_and_query().map_or_else(|| request.uri().path().to_owned(), |p| p.to_string());
+        let Some(audit) = &self.audit else {
+            return Error::Forbidden {
+                detail: format!("{} has no audit trail: it takes no person's writes", self.system),
+            }
+            .into_response();
+        };
+        let pending = match audit.begin(person, self.system, &method, &target).await {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::error!(system = self.system, person = %person.name, %error, "The audit trail refused an entry.");
+                return Error::Unavailable {
+                    dependency: "the audit trail".into(),
+                    detail: "a person's write is made only once it is recorded; try again later".into(),
+                }
+                .into_response();
+            }
+        };
+        let response = next.run(request).await;
+        if let Err(error) = audit.finish(pending, response.status().as_u16()).await {
+            tracing::error!(system = self.system, person = %person.name, %error, "The audit trail missed a write's answer.");
+        }
+        response
     }
 }
 
@@ -216,12 +302,20 @@ pub async fn guard(State(door): State<Door>, mut request: Request, next: Next) -
     let authorization =
         request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).map(str::to_owned);
     match door.admit(&method, &path, authorization.as_deref()).await {
-        Ok(identity) => {
-            if let Some(identity) = identity {
-                tracing::debug!(caller = %identity.caller, "Caller verified.");
-                request.extensions_mut().insert(identity);
-            }
+        Ok(Admitted::Anyone) => next.run(request).await,
+        Ok(Admitted::System(identity)) => {
+            tracing::debug!(caller = %identity.caller, "Caller verified.");
+            request.extensions_mut().insert(identity);
             next.run(request).await
+        }
+        Ok(Admitted::Person(person)) => {
+            tracing::debug!(person = %person.name, role = %person.role, "Operator identified.");
+            request.extensions_mut().insert(person.identity());
+            request.extensions_mut().insert(person.clone());
+            if person.role == Role::Admin {
+                request.extensions_mut().insert(Operator);
+            }
+            if method == "GET" { next.run(request).await } else { door.audited(&person, request, next).await }
         }
         Err(error) => {
             tracing::info!(system = door.system, %error, "Call refused at the door.");

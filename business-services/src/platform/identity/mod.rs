@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod keys;
+pub mod operators;
 pub mod remote;
 pub mod token;
 
@@ -38,13 +39,15 @@ pub fn unix_now() -> i64 {
 }
 
 /// What a process trusts and signs with: the local issuer's keys, the external issuers it
-/// accepts, and (in test suites only) a caller every route admits.
+/// accepts, the people who operate it, and (in test suites only) a caller every route admits.
 #[derive(Debug, Clone)]
 pub struct Trust {
     /// The local issuer's keys: they sign this process's calls and verify local tokens.
     pub keys: Arc<KeyRing>,
     /// External issuers whose tokens are accepted too.
     pub issuers: Vec<Arc<RemoteIssuer>>,
+    /// The operator accounts whose tokens open people's routes (besides the admin token).
+    pub operators: Vec<operators::Account>,
     /// A caller admitted on every route: for test suites that call systems directly, as their
     /// peers would. The binary never sets it.
     pub admitted_everywhere: Option<&'static str>,
@@ -53,7 +56,7 @@ pub struct Trust {
 impl Trust {
     /// Trusting only the local issuer's `keys`.
     pub fn local(keys: Arc<KeyRing>) -> Trust {
-        Trust { keys, issuers: Vec::new(), admitted_everywhere: None }
+        Trust { keys, issuers: Vec::new(), operators: Vec::new(), admitted_everywhere: None }
     }
 
     /// The credentials `subject` calls others with.
