@@ -12,6 +12,7 @@ use business_services::platform::audit;
 use business_services::platform::db::{Db, redact};
 use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
 use business_services::platform::identity::keys::KeyRing;
+use business_services::platform::identity::mesh::{Mesh, MeshSettings};
 use business_services::platform::identity::operators::{Account, Operators};
 use business_services::platform::identity::remote::{RemoteIssuer, TrustSettings};
 use business_services::platform::identity::{self, Trust};
@@ -52,6 +53,9 @@ pub struct Config {
     /// External issuers whose service tokens every system accepts beside the local issuer's,
     /// e.g. `[[trust]] kind = "google"` on Cloud Run (see docs/SECURITY.md).
     pub trust: Vec<TrustSettings>,
+    /// A service mesh whose sidecars vouch for callers by mTLS, e.g. `[mesh] callers =
+    /// { "spiffe://cluster.local/ns/shop/sa/checkout" = "checkout" }` (see docs/SECURITY.md).
+    pub mesh: Option<MeshSettings>,
     /// Cart settings.
     pub cart: cart::Settings,
     /// Inventory settings.
@@ -105,6 +109,7 @@ impl Default for Config {
                 FaultSettings { rules: vec![FaultRule { latency_ms: 120, ..FaultRule::default() }] },
             )]),
             trust: Vec::new(),
+            mesh: None,
             cart: cart::Settings::default(),
             inventory: inventory::Settings::default(),
             furniture: furniture::Settings::default(),
@@ -162,7 +167,8 @@ impl Config {
     pub fn trust(&self) -> anyhow::Result<Trust> {
         let keys = KeyRing::open(&self.data_dir.join("keys").join("service"), identity::unix_now())?;
         let issuers = self.trust.iter().map(|settings| Arc::new(RemoteIssuer::new(settings))).collect();
-        Ok(Trust { issuers, operators: self.operators.clone(), ..Trust::local(Arc::new(keys)) })
+        let mesh = self.mesh.clone().map(|settings| Arc::new(Mesh::new(settings)));
+        Ok(Trust { issuers, mesh, operators: self.operators.clone(), ..Trust::local(Arc::new(keys)) })
     }
 
     /// Where people's writes are recorded.
@@ -265,6 +271,13 @@ impl Config {
         if self.admin_token.as_ref().is_some_and(|token| token.chars() < 16) {
             return Err(ConfigError::new("admin_token", "must be at least 16 characters"));
         }
+        if let Some(id) = self.mesh.iter().flat_map(|mesh| mesh.callers.keys()).find(|id| !id.starts_with("spiffe://"))
+        {
+            return Err(ConfigError::new(
+                "mesh.callers",
+                format!("'{id}' is not a SPIFFE id: expected spiffe://<trust domain>/ns/<namespace>/sa/<account>"),
+            ));
+        }
         if let Err(error) = Operators::new(AdminToken::new(self.admin_token.as_ref()), &self.operators) {
             return Err(ConfigError::new("operators", error.to_string()));
         }
@@ -345,6 +358,20 @@ mod tests {
         assert_eq!(system_env_key("CATALOG_SECRET"), None);
         assert_eq!(system_env_key("CATALOGUE_URL"), None);
         assert_eq!(system_env_key("PATH"), None);
+    }
+
+    #[test]
+    fn a_mesh_is_read_from_the_file_and_its_callers_must_be_spiffe_ids() {
+        let file = "[mesh]\ncallers = { \"spiffe://cluster.local/ns/shop/sa/web\" = \"web\" }\n";
+        let config: Config =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(file)).extract().unwrap();
+        let mesh = config.mesh.clone().unwrap();
+        assert_eq!(mesh.proxies.len(), 2, "loopback by default: {:?}", mesh.proxies);
+        assert!(config.validate().is_ok());
+        let mut wrong = config;
+        wrong.mesh = Some(MeshSettings { callers: BTreeMap::from([("web".into(), "web".into())]), ..mesh });
+        let error = wrong.validate().unwrap_err().to_string();
+        assert!(error.contains("`mesh.callers`") && error.contains("not a SPIFFE id"), "{error}");
     }
 
     #[test]

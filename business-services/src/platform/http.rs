@@ -143,5 +143,7 @@ async fn deadline(request: Request, next: Next) -> Response {
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then finishes in-flight requests.
 pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    // Each request knows the address it came from: a mesh's sidecar is believed only from its own.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
 }

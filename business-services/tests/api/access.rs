@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
-use business_services::SYSTEMS;
 use business_services::contracts::keys::{
     BROKER_DEMO_SECRET, BROKER_KEY_ID, CHECKOUT_DEMO_SECRET, CHECKOUT_KEY_ID, MCP_DEMO_SECRET, MCP_KEY_ID,
 };
@@ -18,10 +17,12 @@ use business_services::platform::clock::SystemClock;
 use business_services::platform::db::Db;
 use business_services::platform::identity::access::{Access, Grant, MCP};
 use business_services::platform::identity::keys::KeyRing;
+use business_services::platform::identity::mesh::{Mesh, MeshSettings};
 use business_services::platform::identity::operators::{ADMIN_NAME, Account, PERSON_PREFIX, Role};
 use business_services::platform::identity::{Credentials, Trust, unix_now};
 use business_services::platform::signing::HmacSigner;
 use business_services::platform::testing::Backend;
+use business_services::{SYSTEMS, cart, catalog};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -353,4 +354,42 @@ async fn a_persons_write_is_recorded_before_it_runs_and_not_made_without_the_tra
     assert_eq!(unrecorded.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(unrecorded.text().await.unwrap().contains("only once it is recorded"));
     assert_eq!(digest(crm).await, before, "a write the trail could not record was made");
+}
+
+#[tokio::test]
+async fn in_a_mesh_the_sidecar_vouches_for_callers_by_their_spiffe_ids() {
+    let spiffe = |account: &str| format!("spiffe://cluster.local/ns/shop/sa/{account}");
+    let mesh = |proxies: Vec<std::net::IpAddr>| {
+        let callers = [("web", "web"), ("mcp", "mcp")].map(|(account, system)| (spiffe(account), system.to_owned()));
+        Some(Arc::new(Mesh::new(MeshSettings { proxies, callers: callers.into_iter().collect() })))
+    };
+    let start = |mesh| async move {
+        let setup = StackSetup { trust: Trust { mesh, ..strict_trust() }, ..StackSetup::default() };
+        Stack::start(Backend::Sqlite, &[&catalog::Catalog, &cart::Cart], setup).await
+    };
+    let cert = |account: &str| format!("By={};Hash=0f1e2d;Subject=\"\";URI={}", spiffe("cart"), spiffe(account));
+    let add = |stack: &Stack, cert: String| {
+        reqwest::Client::new()
+            .post(stack.url("cart", "/v1/carts/mesh-1/items"))
+            .header("x-forwarded-client-cert", cert)
+            .json(&serde_json::json!({"product_id": "oak-bookcase", "quantity": 1}))
+            .send()
+    };
+
+    let meshed = start(mesh(vec!["127.0.0.1".parse().unwrap()])).await;
+    let added = add(&meshed, cert("web")).await.unwrap();
+    assert!(added.status().is_success(), "{}", added.text().await.unwrap());
+    let refused = add(&meshed, cert("mcp")).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "the mesh's word names the caller; the table still decides");
+    let stranger = add(&meshed, cert("billing")).await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
+    assert!(stranger.text().await.unwrap().contains("spiffe://cluster.local/ns/shop/sa/billing"));
+
+    let elsewhere = start(mesh(vec!["10.0.0.7".parse().unwrap()])).await;
+    let spoofed = add(&elsewhere, cert("web")).await.unwrap();
+    assert_eq!(spoofed.status(), StatusCode::UNAUTHORIZED, "only the sidecar's header counts");
+    assert!(spoofed.text().await.unwrap().contains("not the mesh's sidecar"));
+
+    let outside = start(None).await;
+    assert_eq!(add(&outside, cert("web")).await.unwrap().status(), StatusCode::UNAUTHORIZED, "no mesh, no word");
 }

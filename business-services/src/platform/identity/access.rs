@@ -8,15 +8,17 @@
 //!   token ([`operators`](super::operators)); every write a person makes is audited first;
 //! - **service**: granted to named systems, opened by their service tokens.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::mesh::{CLIENT_CERT_HEADER, Connection};
 use super::operators::{Operators, PERSON_PREFIX, Person, Role};
-use super::{Identity, Rejection, Verifier, unix_now};
+use super::{Identity, Verifier, unix_now};
 use crate::platform::admin::Operator;
 use crate::platform::audit::AuditTrail;
 use crate::platform::error::Error;
@@ -174,10 +176,9 @@ impl Door {
         self
     }
 
-    /// The system `authorization` proves, if it carries a valid service token.
-    async fn service_identity(&self, authorization: Option<&str>) -> Option<Identity> {
-        let token = authorization?.strip_prefix("Bearer ")?;
-        self.verifier.verify(token, unix_now()).await.ok()
+    /// The system `authorization` or the mesh on `connection` proves, if any.
+    async fn service_identity(&self, authorization: Option<&str>, connection: Connection<'_>) -> Option<Identity> {
+        self.verifier.identify(authorization, connection, unix_now()).await.ok()
     }
 
     fn admitted_everywhere(&self, identity: &Identity) -> bool {
@@ -210,7 +211,13 @@ impl Door {
         Access::Routes(self.grants).grant(method, path)
     }
 
-    async fn admit(&self, method: &str, path: &str, authorization: Option<&str>) -> Result<Admitted, Error> {
+    async fn admit(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        connection: Connection<'_>,
+    ) -> Result<Admitted, Error> {
         if PUBLIC_PATHS.contains(&path) {
             return Ok(Admitted::Anyone);
         }
@@ -231,7 +238,7 @@ impl Door {
                 }
                 Err(not_a_person) if grant.admits_only_people() => {
                     // A verified system is told it is not admitted; anything else, what to send.
-                    return match self.service_identity(authorization).await {
+                    return match self.service_identity(authorization, connection).await {
                         Some(identity) if self.admitted_everywhere(&identity) => Ok(Admitted::System(identity)),
                         Some(identity) => Err(self.refusal(&identity, method, path, grant)),
                         None => Err(not_a_person),
@@ -240,8 +247,7 @@ impl Door {
                 Err(_) => {}
             }
         }
-        let token = authorization.and_then(|value| value.strip_prefix("Bearer ")).ok_or(Rejection::Missing)?;
-        let identity = self.verifier.verify(token, unix_now()).await?;
+        let identity = self.verifier.identify(authorization, connection, unix_now()).await?;
         match grant {
             Some(grant) if grant.admits(&identity.caller) || self.admitted_everywhere(&identity) => {
                 Ok(Admitted::System(identity))
@@ -299,9 +305,11 @@ pub async fn guard(State(door): State<Door>, mut request: Request, next: Next) -
             return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allowed.join(","))]).into_response();
         }
     }
-    let authorization =
-        request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).map(str::to_owned);
-    match door.admit(&method, &path, authorization.as_deref()).await {
+    let (authorization, client_cert) =
+        (header_text(&request, header::AUTHORIZATION), header_text(&request, CLIENT_CERT_HEADER));
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip());
+    let connection = Connection { peer, client_cert: client_cert.as_deref() };
+    match door.admit(&method, &path, authorization.as_deref(), connection).await {
         Ok(Admitted::Anyone) => next.run(request).await,
         Ok(Admitted::System(identity)) => {
             tracing::debug!(caller = %identity.caller, "Caller verified.");
@@ -322,4 +330,9 @@ pub async fn guard(State(door): State<Door>, mut request: Request, next: Next) -
             error.into_response()
         }
     }
+}
+
+/// The value of `request`'s header `name`, if it is text.
+fn header_text(request: &Request, name: impl header::AsHeaderName) -> Option<String> {
+    request.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
 }

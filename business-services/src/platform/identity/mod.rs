@@ -6,11 +6,13 @@
 //! one machine the issuer is local: an Ed25519 key ring in the data folder ([`keys`]), shared by
 //! the processes of one store. In production a [`Verifier`] also trusts external issuers by their
 //! published keys ([`remote`]): Google-signed ID tokens (Cloud Run service to service) and
-//! Kubernetes projected service-account tokens. Which caller may call which route is the called
-//! system's [`access`] table, deny by default.
+//! Kubernetes projected service-account tokens; or, in a service mesh, the sidecar's word for the
+//! caller's mTLS identity ([`mesh`]). Which caller may call which route is the called system's
+//! [`access`] table, deny by default; people are [`operators`] with roles.
 
 pub mod access;
 pub mod keys;
+pub mod mesh;
 pub mod operators;
 pub mod remote;
 pub mod token;
@@ -18,6 +20,7 @@ pub mod token;
 use std::sync::Arc;
 
 use keys::KeyRing;
+use mesh::{Connection, Mesh};
 use remote::RemoteIssuer;
 use token::{Audience, Claims, Header};
 
@@ -46,6 +49,8 @@ pub struct Trust {
     pub keys: Arc<KeyRing>,
     /// External issuers whose tokens are accepted too.
     pub issuers: Vec<Arc<RemoteIssuer>>,
+    /// The service mesh whose sidecars vouch for callers by mTLS, if any.
+    pub mesh: Option<Arc<Mesh>>,
     /// The operator accounts whose tokens open people's routes (besides the admin token).
     pub operators: Vec<operators::Account>,
     /// A caller admitted on every route: for test suites that call systems directly, as their
@@ -56,7 +61,7 @@ pub struct Trust {
 impl Trust {
     /// Trusting only the local issuer's `keys`.
     pub fn local(keys: Arc<KeyRing>) -> Trust {
-        Trust { keys, issuers: Vec::new(), operators: Vec::new(), admitted_everywhere: None }
+        Trust { keys, issuers: Vec::new(), mesh: None, operators: Vec::new(), admitted_everywhere: None }
     }
 
     /// The credentials `subject` calls others with.
@@ -64,11 +69,13 @@ impl Trust {
         Credentials::new(subject, self.keys.clone())
     }
 
-    /// The verifier of tokens presented to `audience`.
+    /// The verifier of callers of `audience`.
     pub fn verifier(&self, audience: &str) -> Verifier {
-        self.issuers
+        let verifier = self
+            .issuers
             .iter()
-            .fold(Verifier::new(audience, self.keys.clone()), |verifier, issuer| verifier.trusting(issuer.clone()))
+            .fold(Verifier::new(audience, self.keys.clone()), |verifier, issuer| verifier.trusting(issuer.clone()));
+        Verifier { mesh: self.mesh.clone(), ..verifier }
     }
 }
 
@@ -184,6 +191,12 @@ pub enum Rejection {
     /// The external issuer's keys could not be fetched.
     #[error("the issuer's keys are unavailable: {0}")]
     KeysUnavailable(String),
+    /// A client certificate header from an address that is not the mesh's sidecar.
+    #[error("a client certificate header came from {0}, which is not the mesh's sidecar: send a service token")]
+    UntrustedProxy(String),
+    /// The sidecar's client certificate header names no SPIFFE id.
+    #[error("the client certificate header names no spiffe:// URI")]
+    NoClientIdentity,
 }
 
 impl From<Rejection> for Error {
@@ -192,18 +205,34 @@ impl From<Rejection> for Error {
     }
 }
 
-/// Checks tokens presented to one system.
+/// Checks the callers of one system: the tokens they present, or the mesh's word for them.
 #[derive(Debug, Clone)]
 pub struct Verifier {
     audience: Arc<str>,
     local: Arc<KeyRing>,
     remote: Vec<Arc<RemoteIssuer>>,
+    mesh: Option<Arc<Mesh>>,
 }
 
 impl Verifier {
     /// A verifier for `audience` (the system's name) trusting the local issuer's `ring`.
     pub fn new(audience: &str, local: Arc<KeyRing>) -> Verifier {
-        Verifier { audience: audience.into(), local, remote: Vec::new() }
+        Verifier { audience: audience.into(), local, remote: Vec::new(), mesh: None }
+    }
+
+    /// The caller of a request with `authorization` over `connection`, at Unix time `now`: the
+    /// bearer token's, or without one, the mesh's (if the system is in one).
+    pub async fn identify(
+        &self,
+        authorization: Option<&str>,
+        connection: Connection<'_>,
+        now: i64,
+    ) -> Result<Identity, Rejection> {
+        match (authorization.and_then(|value| value.strip_prefix("Bearer ")), &self.mesh) {
+            (Some(token), _) => self.verify(token, now).await,
+            (None, Some(mesh)) if authorization.is_none() => mesh.identify(connection),
+            _ => Err(Rejection::Missing),
+        }
     }
 
     /// The same, also trusting `issuer`.
