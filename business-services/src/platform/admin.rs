@@ -10,10 +10,9 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 
 use super::error::Error;
-use super::secret::Secret;
+use super::secret::{Secret, same_digest, token_digest};
 
 /// The security scheme's name in the OpenAPI documents of routes that need [`Operator`].
 pub const SECURITY_SCHEME: &str = "operator";
@@ -53,8 +52,7 @@ impl AdminToken {
 
 /// Compares two secrets in time independent of where they differ, and of their lengths.
 fn same_secret(presented: &str, expected: &str) -> bool {
-    let (a, b) = (Sha256::digest(presented.as_bytes()), Sha256::digest(expected.as_bytes()));
-    a.iter().zip(b.iter()).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+    same_digest(&token_digest(presented), &token_digest(expected))
 }
 
 /// Extractor: the request carries the operator's admin token. Handlers that change how a

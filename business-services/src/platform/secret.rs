@@ -5,6 +5,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// A secret string; `{:?}` shows `***`.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -38,6 +39,16 @@ impl From<&str> for Secret {
     fn from(value: &str) -> Self {
         Secret::new(value)
     }
+}
+
+/// The SHA-256 digest of a presented or configured token: what tokens are compared by.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Whether two digests are equal, in time independent of where they differ.
+pub fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -9,12 +9,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::Identity;
 use crate::platform::admin::AdminToken;
 use crate::platform::error::Error;
-use crate::platform::secret::Secret;
+use crate::platform::secret::{Secret, same_digest, token_digest as digest};
 
 /// The prefix of the callers that stand for people in a role, e.g. `operator:support`.
 pub const PERSON_PREFIX: &str = "operator:";
@@ -198,14 +197,6 @@ pub const ADMIN_NAME: &str = "admin";
 
 fn bearer(token: &Secret) -> String {
     format!("Bearer {}", token.expose())
-}
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
