@@ -195,7 +195,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
     use axum::Router;
     use axum::routing::get;
     use base64::Engine;
@@ -206,19 +207,67 @@ mod tests {
     use crate::platform::identity::token::{self, Audience, Header};
     use crate::platform::identity::{Identity, Rejection, Verifier, unix_now};
 
-    /// A fake issuer: one P-256 key, published as a JWKS document that counts its fetches.
+    /// A fake issuer's one key: Google signs with RSA (`RS256`), clusters often with P-256.
+    enum FakeKey {
+        Rsa(RsaKeyPair),
+        Ec(EcdsaKeyPair),
+    }
+
+    impl FakeKey {
+        fn alg(&self) -> &'static str {
+            match self {
+                FakeKey::Rsa(_) => "RS256",
+                FakeKey::Ec(_) => "ES256",
+            }
+        }
+
+        fn jwk(&self) -> serde_json::Value {
+            match self {
+                FakeKey::Rsa(pair) => {
+                    let public = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+                    serde_json::json!({"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+                        "n": URL_SAFE_NO_PAD.encode(&public.n), "e": URL_SAFE_NO_PAD.encode(&public.e)})
+                }
+                FakeKey::Ec(pair) => {
+                    let point = pair.public_key().as_ref();
+                    serde_json::json!({"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
+                        "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..])})
+                }
+            }
+        }
+
+        fn sign(&self, message: &[u8]) -> Vec<u8> {
+            match self {
+                FakeKey::Rsa(pair) => {
+                    let mut signature = vec![0; pair.public_modulus_len()];
+                    pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature).unwrap();
+                    signature
+                }
+                FakeKey::Ec(pair) => pair.sign(&SystemRandom::new(), message).unwrap().as_ref().to_vec(),
+            }
+        }
+    }
+
+    /// A fake issuer: one key, published as a JWKS document that counts its fetches.
     struct FakeIssuer {
-        pair: EcdsaKeyPair,
+        key: FakeKey,
         url: String,
         fetches: Arc<AtomicUsize>,
     }
 
     impl FakeIssuer {
-        async fn start() -> FakeIssuer {
-            let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-            let point = pair.public_key().as_ref().to_vec();
-            let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
-                "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..])}]});
+        /// A cluster's issuer, signing with P-256.
+        async fn cluster() -> FakeIssuer {
+            FakeIssuer::start(FakeKey::Ec(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap())).await
+        }
+
+        /// Google's, signing with RSA.
+        async fn google() -> FakeIssuer {
+            FakeIssuer::start(FakeKey::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).unwrap())).await
+        }
+
+        async fn start(key: FakeKey) -> FakeIssuer {
+            let jwks = serde_json::json!({"keys": [key.jwk()]});
             let fetches = Arc::new(AtomicUsize::new(0));
             let counted = fetches.clone();
             let app = Router::new().route(
@@ -232,14 +281,12 @@ mod tests {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}/jwks", listener.local_addr().unwrap());
             tokio::spawn(async move { axum::serve(listener, app).await });
-            FakeIssuer { pair, url, fetches }
+            FakeIssuer { key, url, fetches }
         }
 
         fn mint(&self, kid: &str, claims: &Claims) -> String {
-            let header = Header { alg: "ES256".into(), kid: Some(kid.into()), typ: Some("JWT".into()) };
-            token::encode(&header, claims, |signed| {
-                self.pair.sign(&SystemRandom::new(), signed).unwrap().as_ref().to_vec()
-            })
+            let header = Header { alg: self.key.alg().into(), kid: Some(kid.into()), typ: Some("JWT".into()) };
+            token::encode(&header, claims, |signed| self.key.sign(signed))
         }
     }
 
@@ -263,7 +310,7 @@ mod tests {
 
     #[tokio::test]
     async fn kubernetes_tokens_are_checked_against_the_clusters_keys_fetched_once() {
-        let cluster = FakeIssuer::start().await;
+        let cluster = FakeIssuer::cluster().await;
         let settings = TrustSettings::Kubernetes {
             issuer: "https://k8s.test".into(),
             jwks_url: cluster.url.clone(),
@@ -296,7 +343,7 @@ mod tests {
 
     #[tokio::test]
     async fn google_id_tokens_name_their_caller_by_service_account_email() {
-        let google = FakeIssuer::start().await;
+        let google = FakeIssuer::google().await;
         let email = "checkout@shop.iam.gserviceaccount.com";
         let settings = TrustSettings::Google {
             audience: "https://payment-abc.a.run.app".into(),
@@ -309,6 +356,21 @@ mod tests {
             &claims("https://accounts.google.com", "1234567890", "https://payment-abc.a.run.app", Some(email)),
         );
         assert_eq!(verifier.verify(&token, unix_now()).await.unwrap().caller, "checkout");
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let mut flipped = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        flipped[0] ^= 1;
+        let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&flipped));
+        assert_eq!(verifier.verify(&forged, unix_now()).await, Err(Rejection::BadSignature));
+        let confused = token::encode(
+            &Header { alg: "HS256".into(), kid: Some("k1".into()), typ: Some("JWT".into()) },
+            &token::decode::<Claims>(&token).unwrap().claims,
+            |_| signature.as_bytes().to_vec(),
+        );
+        assert_eq!(
+            verifier.verify(&confused, unix_now()).await,
+            Err(Rejection::BadSignature),
+            "an RSA key checks RS256 only, never an algorithm the token picks"
+        );
         let unknown_issuer =
             google.mint("k1", &claims("https://evil.example", "1", "https://payment-abc.a.run.app", Some(email)));
         assert!(matches!(verifier.verify(&unknown_issuer, unix_now()).await, Err(Rejection::UnknownIssuer(_))));
@@ -322,7 +384,7 @@ mod tests {
             audience: "boutique".into(),
             callers: BTreeMap::new(),
         };
-        let cluster = FakeIssuer::start().await;
+        let cluster = FakeIssuer::cluster().await;
         let token = cluster.mint("k1", &claims("https://k8s.test", "x", "boutique", None));
         assert!(matches!(verifier(&settings).verify(&token, unix_now()).await, Err(Rejection::KeysUnavailable(_))));
     }
