@@ -11,7 +11,7 @@ use business_services::platform::admin::AdminToken;
 use business_services::platform::audit;
 use business_services::platform::db::{Db, redact};
 use business_services::platform::faults::{FaultRule, FaultSettings, Faults};
-use business_services::platform::identity::keys::KeyRing;
+use business_services::platform::identity::keys::{self, KeyRing};
 use business_services::platform::identity::mesh::{Mesh, MeshSettings};
 use business_services::platform::identity::operators::{Account, Operators};
 use business_services::platform::identity::remote::{RemoteIssuer, TrustSettings};
@@ -162,10 +162,20 @@ fn env_name(key: &str) -> Option<String> {
 }
 
 impl Config {
+    /// Where the systems' signing keys are: shared by every process of one store.
+    pub fn service_keys(&self) -> PathBuf {
+        self.data_dir.join("keys").join("service")
+    }
+
+    /// Where the MCP capability tokens' signing keys are: a ring apart from the systems'.
+    pub fn capability_keys(&self) -> PathBuf {
+        self.data_dir.join("keys").join("capability")
+    }
+
     /// What this process's systems sign their calls with and trust: the local issuer's keys in
     /// `<data_dir>/keys/service` (made on first use) and the configured external issuers.
     pub fn trust(&self) -> anyhow::Result<Trust> {
-        let keys = KeyRing::open(&self.data_dir.join("keys").join("service"), identity::unix_now())?;
+        let keys = KeyRing::open(&self.service_keys(), keys::RETIRE_AFTER_SECS, identity::unix_now())?;
         let issuers = self.trust.iter().map(|settings| Arc::new(RemoteIssuer::new(settings))).collect();
         let mesh = self.mesh.clone().map(|settings| Arc::new(Mesh::new(settings)));
         Ok(Trust { issuers, mesh, operators: self.operators.clone(), ..Trust::local(Arc::new(keys)) })

@@ -9,6 +9,7 @@ pub mod credential;
 pub mod dead_letters;
 pub mod demo;
 pub mod eval;
+pub mod keys;
 pub mod mcp;
 pub mod registry;
 pub mod systems;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use boutique::config::Config;
 use boutique::registry::System;
 use boutique::systems::{self, shown_path};
-use boutique::{audit, chat, credential, dead_letters, eval, mcp};
+use boutique::{audit, chat, credential, dead_letters, eval, keys, mcp};
 use business_services::platform::audit::Filter;
 use clap::{Parser, Subcommand};
 use mcp_contract::token::Role;
@@ -110,6 +110,10 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Rotates the store's signing keys in the data folder (the systems' and the MCP capability
+    /// tokens'): new keys sign from now on, running processes take them up without a restart, and
+    /// tokens the old keys signed stay valid until they expire.
+    RotateKeys,
     /// Creates or upgrades the stores of the named systems (all if none), then exits.
     Migrate {
         /// Systems to migrate: catalog, currency, cart.
@@ -320,6 +324,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 if !short.is_empty() {
                     anyhow::bail!("below pass^{trials} {floor} or leaking: {}", short.join(", "));
                 }
+            }
+            Ok(())
+        }
+        Command::RotateKeys => {
+            for (ring, kid) in keys::rotate(&config)? {
+                println!("{ring:<10} signs with key {kid}");
             }
             Ok(())
         }

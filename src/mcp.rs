@@ -1,7 +1,6 @@
 //! How `boutique` runs the MCP server: its signing key, its resource URL, its peers, tokens for
 //! desktop and IDE clients, and the stdio transport.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,45 +10,10 @@ use mcp_server::McpServer;
 use crate::apps::mcp_peers;
 use crate::config::Config;
 
-/// Where the generated signing key is kept when `mcp.token_secret` is unset.
-pub fn key_file(config: &Config) -> PathBuf {
-    config.data_dir.join("mcp-token.key")
-}
-
-/// The token signing key: `mcp.token_secret`, else the data folder's key file, created on
-/// first use (readable by its owner only).
+/// The keys that sign and check capability tokens: the ring in `<data_dir>/keys/capability`,
+/// made on first use and shared by every process of the store.
 pub fn token_key(config: &Config) -> anyhow::Result<TokenKey> {
-    let secret = match &config.mcp.token_secret {
-        Some(secret) => secret.expose().to_owned(),
-        None => read_or_create_key(&key_file(config))?,
-    };
-    TokenKey::new(secret.as_bytes()).map_err(|why| anyhow::anyhow!("configuration key `mcp.token_secret`: {why}"))
-}
-
-fn read_or_create_key(path: &Path) -> anyhow::Result<String> {
-    if let Ok(secret) = std::fs::read_to_string(path) {
-        return Ok(secret.trim().to_owned());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
-    }
-    let secret = TokenKey::generate_secret();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            std::io::Write::write_all(&mut file, secret.as_bytes())
-                .with_context(|| format!("could not write the token key {}", path.display()))?;
-            Ok(secret)
-        }
-        // Another process created it first: use theirs.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(std::fs::read_to_string(path)?.trim().to_owned())
-        }
-        Err(error) => Err(error).with_context(|| format!("could not create the token key {}", path.display())),
-    }
+    Ok(TokenKey::open(&config.capability_keys())?)
 }
 
 /// The MCP endpoint's public URL: the audience of its tokens.
@@ -108,19 +72,5 @@ mod tests {
         assert_eq!(parse_ttl("2h"), Ok(Duration::from_secs(7200)));
         assert!(parse_ttl("2d").unwrap_err().contains("unit"));
         assert!(parse_ttl("soon").is_err());
-    }
-
-    #[test]
-    fn the_key_file_is_created_once_and_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keys/mcp-token.key");
-        let first = read_or_create_key(&path).unwrap();
-        assert_eq!(read_or_create_key(&path).unwrap(), first);
-        assert!(first.len() >= 32);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        }
     }
 }

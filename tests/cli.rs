@@ -12,8 +12,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use boutique::config::Config;
-use business_services::platform::identity::Credentials;
+use business_services::platform::identity::{Credentials, token};
 use business_services::platform::testing::{Backend, on_each_backend, postgres_url};
+use mcp_contract::token::{TokenKey, unix_now};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -135,6 +136,8 @@ fn as_env(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 /// The operator's admin token of the stores these tests start.
+/// The MCP server's resource URL on default ports: the audience of `mcp token`'s tokens.
+const MCP_AUDIENCE: &str = "http://127.0.0.1:8094/mcp";
 const ADMIN_TOKEN: &str = "an-operator-token-for-the-cli-tests";
 
 /// The credentials of the system `caller`, from the keys of the store in `data_dir`: to call a
@@ -499,12 +502,22 @@ fn mcp_token_mints_a_token_the_data_folder_key_signs() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     assert_eq!(token.split('.').count(), 3, "{token}");
-    let key = std::fs::read_to_string(workdir.path().join("data/mcp-token.key")).expect("the key file");
-    let key = mcp_contract::token::TokenKey::new(key.trim().as_bytes()).expect("a key");
-    let claims =
-        key.verify(&token, "http://127.0.0.1:8094/mcp", mcp_contract::token::unix_now()).expect("a valid token");
+    let key = TokenKey::open(&workdir.path().join("data/keys/capability")).expect("the data folder's ring");
+    let claims = key.verify(&token, MCP_AUDIENCE, unix_now()).expect("a valid token");
     assert_eq!((claims.sub.as_str(), claims.customer.as_deref()), ("agent-ana", Some("cus-1008")));
     assert_eq!(claims.exp - claims.iat, 900);
+
+    let rotated = mint(&["rotate-keys"]);
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    let rotated = String::from_utf8_lossy(&rotated.stdout);
+    assert!(rotated.contains("service") && rotated.contains("capability"), "{rotated}");
+    let after = mint(&["mcp", "token", "--subject", "agent-ana", "--role", "agent", "--customer", "cus-1008"]);
+    let after = String::from_utf8_lossy(&after.stdout).trim().to_owned();
+    let kid = |token: &str| token::decode::<serde_json::Value>(token).expect("a JWS").header.kid;
+    assert_ne!(kid(&after), kid(&token), "a new key signs after the rotation");
+    for token in [&token, &after] {
+        key.verify(token, MCP_AUDIENCE, unix_now()).expect("tokens from before the rotation stay valid");
+    }
 
     let refused = mint(&["mcp", "token", "--subject", "cus-1001", "--role", "owner"]);
     assert!(!refused.status.success());

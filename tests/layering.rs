@@ -27,7 +27,7 @@ const MODULE_LAYERS: &[&[&str]] = &[
     &["registry"],
     &["config"],
     &["mcp"],
-    &["systems", "demo", "dead_letters", "credential"],
+    &["systems", "demo", "dead_letters", "credential", "keys"],
     &["audit", "chat", "eval"],
 ];
 

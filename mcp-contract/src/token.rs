@@ -2,27 +2,33 @@
 //! data they may read. The runtime mints them from a signed-in session (never a model), and the
 //! server checks one on every request.
 //!
-//! The format is a compact JWT signed with HMAC-SHA256 (`alg: HS256`, `typ: at+jwt`), so any
-//! JWT library can read one; the claims are `iss`, `sub`, `aud`, `iat`, `exp`, `jti`, `role`
-//! and, when the token reads one customer's data, `customer`.
+//! The format is a compact JWT access token (RFC 9068: `typ: at+jwt`) signed with Ed25519
+//! (`alg: EdDSA`) by a key ring of the store's own, written and checked by the same JWS code as
+//! the calls between systems ([`business_services::platform::identity`]); the claims are `iss`,
+//! `sub`, `aud`, `iat`, `exp`, `jti`, `role` and, when the token reads one customer's data,
+//! `customer`. The ring is not the systems' ring: a leaked capability key cannot speak for a
+//! system, and a system refuses an `at+jwt` token whatever signed it.
 
 use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
+use business_services::platform::identity::keys::{KeyError, KeyRing};
+use business_services::platform::identity::token::{self as jws, ACCESS_TOKEN_TYPE, Header};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// Who issues tokens.
 pub const ISSUER: &str = "boutique";
-/// The shortest secret accepted, in bytes.
-pub const MIN_SECRET_LEN: usize = 32;
+/// How they are signed.
+const ALGORITHM: &str = "EdDSA";
 /// The longest lifetime a token may have: capabilities are short-lived by design.
 pub const MAX_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Clock skew tolerated between the minting and the checking machine.
 const LEEWAY_SECS: i64 = 30;
+/// How long a signing key keeps verifying after its successor is made: the longest-lived token
+/// it may have signed, the skew, and a margin.
+pub const RETIRE_AFTER_SECS: i64 = MAX_TTL.as_secs() as i64 + 600;
 
 /// Seconds since the Unix epoch: the `now` tokens are minted and checked at.
 pub fn unix_now() -> i64 {
@@ -135,37 +141,32 @@ pub enum TokenError {
     BadClaims(String),
 }
 
-/// The key that signs and checks tokens.
-#[derive(Clone)]
+/// The keys that sign and check tokens: an Ed25519 ring whose newest key signs.
+#[derive(Debug, Clone)]
 pub struct TokenKey {
-    secret: Vec<u8>,
-}
-
-impl fmt::Debug for TokenKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenKey(***)")
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct Header {
-    alg: String,
-    typ: String,
+    ring: Arc<KeyRing>,
 }
 
 impl TokenKey {
-    /// A key from `secret`, which must be at least [`MIN_SECRET_LEN`] bytes.
-    pub fn new(secret: &[u8]) -> Result<TokenKey, String> {
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(format!("must be at least {MIN_SECRET_LEN} bytes, got {}", secret.len()));
-        }
-        Ok(TokenKey { secret: secret.to_vec() })
+    /// Signs and checks with `ring`.
+    pub fn new(ring: Arc<KeyRing>) -> TokenKey {
+        TokenKey { ring }
     }
 
-    /// A fresh random key, hex-encoded: what `boutique` writes on first start.
-    pub fn generate_secret() -> String {
-        let bytes: Vec<u8> = (0..2).flat_map(|_| uuid::Uuid::new_v4().into_bytes()).collect();
-        hex::encode(bytes)
+    /// The ring in `folder` (made with one key on first use), shared by every process that mints
+    /// or checks tokens for one store; keys are retired [`RETIRE_AFTER_SECS`] after rotation.
+    pub fn open(folder: &Path) -> Result<TokenKey, KeyError> {
+        Ok(TokenKey::new(Arc::new(KeyRing::open(folder, RETIRE_AFTER_SECS, unix_now())?)))
+    }
+
+    /// A key of its own, held in memory only: for tests, and tokens no other process checks.
+    pub fn ephemeral() -> Result<TokenKey, KeyError> {
+        Ok(TokenKey::new(Arc::new(KeyRing::ephemeral()?)))
+    }
+
+    /// The ring, to rotate.
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
     }
 
     /// Mints a token for `grant`, addressed to `audience`, issued at `now` (Unix seconds).
@@ -188,31 +189,28 @@ impl TokenKey {
             customer,
         };
         check_claims(&claims)?;
-        let header = Header { alg: "HS256".into(), typ: "at+jwt".into() };
-        let signing_input = format!("{}.{}", encode(&header), encode(&claims));
-        let signature = URL_SAFE_NO_PAD.encode(self.mac(&signing_input));
-        Ok(format!("{signing_input}.{signature}"))
+        let signer = self.ring.signer();
+        let header =
+            Header { alg: ALGORITHM.into(), kid: Some(signer.kid.clone()), typ: Some(ACCESS_TOKEN_TYPE.into()) };
+        Ok(jws::encode(&header, &claims, |signed| signer.sign(signed)))
     }
 
     /// Checks `token` for `audience` at `now` (Unix seconds) and returns its claims.
     pub fn verify(&self, token: &str, audience: &str, now: i64) -> Result<Claims, TokenError> {
-        let malformed = || TokenError::Malformed("expected three dot-separated parts".into());
-        let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
-        let (header, claims) = signing_input.split_once('.').ok_or_else(malformed)?;
-        if claims.contains('.') {
-            return Err(malformed());
+        let token = jws::decode::<Claims>(token).map_err(|malformed| TokenError::Malformed(malformed.0.into()))?;
+        let header = &token.header;
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) || header.alg != ALGORITHM {
+            return Err(TokenError::Malformed(format!(
+                "expected an `{ACCESS_TOKEN_TYPE}` token signed `{ALGORITHM}`, got `{}` signed `{}`",
+                header.typ.as_deref().unwrap_or("no type"),
+                header.alg
+            )));
         }
-        let header: Header = decode(header, "header")?;
-        if header.alg != "HS256" {
-            return Err(TokenError::Malformed(format!("algorithm `{}` is not accepted", header.alg)));
+        let key = header.kid.as_deref().and_then(|kid| self.ring.public_key(kid));
+        if !key.is_some_and(|key| key.verifies(ALGORITHM, token.signed.as_bytes(), &token.signature)) {
+            return Err(TokenError::BadSignature);
         }
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| TokenError::Malformed("the signature is not base64url".into()))?;
-        let mut mac = self.hasher();
-        mac.update(signing_input.as_bytes());
-        mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
-        let claims: Claims = decode(claims, "claims")?;
+        let claims = token.claims;
         if claims.iss != ISSUER {
             return Err(TokenError::BadClaims(format!("issuer `{}` is not `{ISSUER}`", claims.iss)));
         }
@@ -230,17 +228,6 @@ impl TokenKey {
         }
         check_claims(&claims)?;
         Ok(claims)
-    }
-
-    fn hasher(&self) -> Hmac<Sha256> {
-        // HMAC takes keys of any length; `new` cannot fail.
-        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).expect("HMAC accepts any key length")
-    }
-
-    fn mac(&self, input: &str) -> Vec<u8> {
-        let mut mac = self.hasher();
-        mac.update(input.as_bytes());
-        mac.finalize().into_bytes().to_vec()
     }
 }
 
@@ -264,25 +251,18 @@ fn check_claims(claims: &Claims) -> Result<(), TokenError> {
     Ok(())
 }
 
-fn decode<T: serde::de::DeserializeOwned>(part: &str, what: &str) -> Result<T, TokenError> {
-    let bytes =
-        URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed(format!("the {what} is not base64url")))?;
-    serde_json::from_slice(&bytes).map_err(|e| TokenError::Malformed(format!("the {what} is not valid: {e}")))
-}
-
-fn encode<T: Serialize>(value: &T) -> String {
-    // Plain structs of strings and numbers: serializing them cannot fail.
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use business_services::platform::identity::{Credentials, Rejection, Verifier};
+
     use super::*;
 
     const AUDIENCE: &str = "http://127.0.0.1:8094/mcp";
 
     fn key() -> TokenKey {
-        TokenKey::new(&[1; 32]).unwrap()
+        TokenKey::ephemeral().unwrap()
     }
 
     fn grant(role: Role, customer: Option<&str>) -> Grant {
@@ -291,33 +271,64 @@ mod tests {
 
     #[test]
     fn a_minted_token_verifies_until_it_expires() {
-        let token = key().mint(&grant(Role::Customer, None), AUDIENCE, 1_000).unwrap();
-        let claims = key().verify(&token, AUDIENCE, 1_030).unwrap();
+        let key = key();
+        let token = key.mint(&grant(Role::Customer, None), AUDIENCE, 1_000).unwrap();
+        let claims = key.verify(&token, AUDIENCE, 1_030).unwrap();
         assert_eq!((claims.role, claims.customer.as_deref()), (Role::Customer, Some("cus-1001")));
-        assert_eq!(key().verify(&token, AUDIENCE, 1_000 + 60 + LEEWAY_SECS), Err(TokenError::Expired));
-        assert!(matches!(key().verify(&token, "http://other/mcp", 1_030), Err(TokenError::WrongAudience(_))));
+        assert_eq!(key.verify(&token, AUDIENCE, 1_000 + 60 + LEEWAY_SECS), Err(TokenError::Expired));
+        assert!(matches!(key.verify(&token, "http://other/mcp", 1_030), Err(TokenError::WrongAudience(_))));
     }
 
     #[test]
     fn claims_that_do_not_hold_together_are_refused() {
-        let error = key().mint(&grant(Role::Customer, Some("cus-1002")), AUDIENCE, 0).unwrap_err();
+        let key = key();
+        let error = key.mint(&grant(Role::Customer, Some("cus-1002")), AUDIENCE, 0).unwrap_err();
         assert!(error.to_string().contains("only that customer"), "{error}");
         let long = Grant { ttl: MAX_TTL + Duration::from_secs(1), ..grant(Role::Agent, None) };
-        assert!(matches!(key().mint(&long, AUDIENCE, 0), Err(TokenError::BadLifetime(_))));
+        assert!(matches!(key.mint(&long, AUDIENCE, 0), Err(TokenError::BadLifetime(_))));
         let bad_subject = Grant { subject: "a b".into(), ..grant(Role::Agent, None) };
-        assert!(matches!(key().mint(&bad_subject, AUDIENCE, 0), Err(TokenError::BadClaims(_))));
-        assert!(TokenKey::new(b"short").is_err());
+        assert!(matches!(key.mint(&bad_subject, AUDIENCE, 0), Err(TokenError::BadClaims(_))));
     }
 
     #[test]
-    fn unsigned_and_resigned_tokens_are_refused() {
-        let token = key().mint(&grant(Role::Agent, Some("cus-1001")), AUDIENCE, 1_000).unwrap();
+    fn unsigned_resigned_and_retyped_tokens_are_refused() {
+        let key = key();
+        let token = key.mint(&grant(Role::Agent, Some("cus-1001")), AUDIENCE, 1_000).unwrap();
         let (_, rest) = token.split_once('.').unwrap();
-        let none_header = encode(&Header { alg: "none".into(), typ: "at+jwt".into() });
-        let unsigned = format!("{none_header}.{}", rest.rsplit_once('.').unwrap().0) + ".";
-        assert!(matches!(key().verify(&unsigned, AUDIENCE, 1_000), Err(TokenError::Malformed(_))));
-        let other = TokenKey::new(&[2; 32]).unwrap();
-        assert_eq!(other.verify(&token, AUDIENCE, 1_000), Err(TokenError::BadSignature));
-        assert!(matches!(key().verify("a.b", AUDIENCE, 1_000), Err(TokenError::Malformed(_))));
+        let claims = rest.rsplit_once('.').unwrap().0;
+        let header = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        let unsigned = format!("{}.{claims}.", header(r#"{"alg":"none","typ":"at+jwt"}"#));
+        assert!(matches!(key.verify(&unsigned, AUDIENCE, 1_000), Err(TokenError::Malformed(_))));
+        let service_typed = format!("{}.{rest}", header(r#"{"alg":"EdDSA","typ":"JWT"}"#));
+        assert!(matches!(key.verify(&service_typed, AUDIENCE, 1_000), Err(TokenError::Malformed(_))));
+        assert_eq!(TokenKey::ephemeral().unwrap().verify(&token, AUDIENCE, 1_000), Err(TokenError::BadSignature));
+        assert!(matches!(key.verify("a.b", AUDIENCE, 1_000), Err(TokenError::Malformed(_))));
+    }
+
+    #[tokio::test]
+    async fn a_capability_token_never_passes_for_a_service_token_nor_the_reverse() {
+        let key = key();
+        let capability = key.mint(&grant(Role::Admin, None), "crm", unix_now()).unwrap();
+        let verifier = Verifier::new("crm", key.ring.clone());
+        assert_eq!(verifier.verify(&capability, unix_now()).await, Err(Rejection::NotAServiceToken));
+        let service = Credentials::new("mcp", key.ring.clone()).token_for(AUDIENCE);
+        assert!(matches!(key.verify(&service, AUDIENCE, unix_now()), Err(TokenError::Malformed(_))));
+    }
+
+    #[test]
+    fn tokens_signed_before_a_rotation_verify_until_they_expire() {
+        let folder = tempfile::tempdir().unwrap();
+        let (minter, checker) = (TokenKey::open(folder.path()).unwrap(), TokenKey::open(folder.path()).unwrap());
+        let now = unix_now();
+        let before = minter.mint(&grant(Role::Customer, None), AUDIENCE, now).unwrap();
+        minter.ring().rotate(now + 1).unwrap();
+        let after = minter.mint(&grant(Role::Customer, None), AUDIENCE, now + 1).unwrap();
+        assert_ne!(
+            jws::decode::<Claims>(&before).unwrap().header.kid,
+            jws::decode::<Claims>(&after).unwrap().header.kid
+        );
+        for token in [&before, &after] {
+            assert!(checker.verify(token, AUDIENCE, now + 2).is_ok(), "another process sees the new key");
+        }
     }
 }

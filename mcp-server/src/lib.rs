@@ -6,7 +6,7 @@
 //! ([`backoffice`]) under a service identity the systems refuse writes from, and its own vector
 //! index is written only by the [`indexer`], never by a tool.
 //!
-//! Its contract with clients lives in the `mcp-contract` crate: the capability tokens (HS256
+//! Its contract with clients lives in the `mcp-contract` crate: the capability tokens (Ed25519
 //! JWTs) and roles, the views tools return, masked by role, and the help articles and policies
 //! served as resources.
 //!

@@ -6,7 +6,6 @@ use business_services::platform::secret::Secret;
 use std::path::PathBuf;
 
 use business_services::contracts::keys::{MCP_DEMO_SECRET, MCP_KEY_ID};
-use mcp_contract::token::MIN_SECRET_LEN;
 use serde::{Deserialize, Serialize};
 
 use crate::embed::vertex::VertexSettings;
@@ -50,9 +49,6 @@ pub enum IndexSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    /// The secret that signs capability tokens (at least 32 bytes). When unset, `boutique`
-    /// generates one into `<data_dir>/mcp-token.key` on first use.
-    pub token_secret: Option<Secret>,
     /// The most rows one answer lists.
     pub max_rows: usize,
     /// The most bytes of rows one answer carries.
@@ -80,7 +76,6 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            token_secret: None,
             max_rows: 20,
             max_bytes: 16 * 1024,
             calls_per_minute: 60,
@@ -100,11 +95,6 @@ impl business_services::platform::system::Settings for Settings {
     /// Checks the settings; names the first bad key (relative to `mcp.`).
     fn validate(&self) -> Result<(), FieldError> {
         let bad = |key: &'static str, message: String| Err(FieldError::new(key, message));
-        if let Some(secret) = &self.token_secret
-            && secret.expose().len() < MIN_SECRET_LEN
-        {
-            return bad("token_secret", format!("must be at least {MIN_SECRET_LEN} bytes"));
-        }
         if !(1..=100).contains(&self.max_rows) {
             return bad("max_rows", "must be 1 to 100".into());
         }

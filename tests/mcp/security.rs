@@ -95,7 +95,7 @@ async fn forged_expired_and_misaddressed_tokens_get_401() {
     let grant = Grant { subject: ALICE.into(), role: Role::Customer, customer: None, ttl: Duration::from_secs(600) };
     let now = mcp_contract::token::unix_now();
     let key = boutique::mcp::token_key(&store.config).unwrap();
-    let other_key = TokenKey::new(&[7; 32]).unwrap();
+    let other_key = TokenKey::ephemeral().unwrap();
     let valid = key.mint(&grant, &store.mcp_url(), now).unwrap();
     let (header, rest) = valid.split_once('.').unwrap();
     let (_, signature) = rest.rsplit_once('.').unwrap();

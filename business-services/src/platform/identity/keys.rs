@@ -19,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// How long after a newer key is made an older one may still have signed a live token:
+/// How long after a newer key is made an older one may still have signed a live service token:
 /// the longest token lifetime and the clock skew allowed, with a margin.
 pub const RETIRE_AFTER_SECS: i64 = 600;
 
@@ -93,7 +93,7 @@ impl Jwk {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The folder or a file could not be read or written.
-    #[error("service keys in {path}: {source}; check that the data folder is writable by this user")]
+    #[error("signing keys in {path}: {source}; check that the data folder is writable by this user")]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -101,10 +101,10 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// A file is not an Ed25519 PKCS#8 key.
-    #[error("service key {0} is not an Ed25519 PKCS#8 key: remove it and rotate")]
+    #[error("signing key {0} is not an Ed25519 PKCS#8 key: remove it and rotate")]
     Corrupt(PathBuf),
     /// The system's random source failed.
-    #[error("could not generate a service key: the random source failed")]
+    #[error("could not generate a signing key: the random source failed")]
     Random,
 }
 
@@ -131,6 +131,8 @@ impl Signer {
 /// The local issuer's keys.
 pub struct KeyRing {
     folder: Option<PathBuf>,
+    /// Seconds after its successor is made that a key is retired.
+    retire_after: i64,
     keys: RwLock<Vec<SigningKey>>,
 }
 
@@ -146,13 +148,14 @@ impl KeyRing {
     /// keep no data folder.
     pub fn ephemeral() -> Result<KeyRing, KeyError> {
         let (pair, _) = generate()?;
-        Ok(KeyRing { folder: None, keys: RwLock::new(vec![signing_key(pair, 0)]) })
+        Ok(KeyRing { folder: None, retire_after: RETIRE_AFTER_SECS, keys: RwLock::new(vec![signing_key(pair, 0)]) })
     }
 
-    /// The ring in `folder`, made with one key if it has none.
-    pub fn open(folder: &Path, now: i64) -> Result<KeyRing, KeyError> {
+    /// The ring in `folder`, made with one key if it has none. A key is retired `retire_after`
+    /// seconds after its successor is made: longer than any token it signs lives.
+    pub fn open(folder: &Path, retire_after: i64, now: i64) -> Result<KeyRing, KeyError> {
         std::fs::create_dir_all(folder).map_err(|source| KeyError::Io { path: folder.to_owned(), source })?;
-        let ring = KeyRing { folder: Some(folder.to_owned()), keys: RwLock::new(Vec::new()) };
+        let ring = KeyRing { folder: Some(folder.to_owned()), retire_after, keys: RwLock::new(Vec::new()) };
         ring.reload()?;
         if ring.read().is_empty() {
             ring.rotate(now)?;
@@ -164,18 +167,21 @@ impl KeyRing {
     /// Returns the new key's id.
     pub fn rotate(&self, now: i64) -> Result<String, KeyError> {
         let (pair, pkcs8) = generate()?;
-        let key = signing_key(pair, now);
+        let mut keys = self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Creation times order the ring: a key made in its predecessor's second is dated a
+        // second later, so the newest always signs, whatever order the folder lists them in.
+        let created = keys.last().map_or(now, |newest| now.max(newest.created + 1));
+        let key = signing_key(pair, created);
         let kid = key.kid.clone();
         if let Some(folder) = &self.folder {
-            write_private(&folder.join(format!("{now:012}-{kid}.p8")), &pkcs8)?;
+            write_private(&folder.join(format!("{created:012}-{kid}.p8")), &pkcs8)?;
         }
-        let mut keys = self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         keys.push(key);
         keys.sort_by_key(|key| key.created);
         // A key stops signing when its successor is made: once that is longer ago than any
         // token lives, nothing it signed is still valid.
         let successors: Vec<i64> = keys.iter().skip(1).map(|key| key.created).collect();
-        let retired_count = successors.iter().take_while(|successor| now - **successor >= RETIRE_AFTER_SECS).count();
+        let retired_count = successors.iter().take_while(|successor| now - **successor >= self.retire_after).count();
         let retired: Vec<SigningKey> = keys.drain(..retired_count).collect();
         drop(keys);
         if let Some(folder) = &self.folder {
@@ -288,7 +294,7 @@ mod tests {
     #[test]
     fn the_newest_key_signs_and_older_keys_verify_until_retired() {
         let folder = tempfile::tempdir().unwrap();
-        let ring = KeyRing::open(folder.path(), 1_000).unwrap();
+        let ring = KeyRing::open(folder.path(), RETIRE_AFTER_SECS, 1_000).unwrap();
         let old = ring.signer();
         let old_signature = old.sign(b"before");
         let old = old.kid;
@@ -304,8 +310,8 @@ mod tests {
     #[test]
     fn another_process_sees_a_rotation_when_it_meets_the_new_key() {
         let folder = tempfile::tempdir().unwrap();
-        let signer = KeyRing::open(folder.path(), 1_000).unwrap();
-        let verifier = KeyRing::open(folder.path(), 1_000).unwrap();
+        let signer = KeyRing::open(folder.path(), RETIRE_AFTER_SECS, 1_000).unwrap();
+        let verifier = KeyRing::open(folder.path(), RETIRE_AFTER_SECS, 1_000).unwrap();
         let kid = signer.rotate(1_050).unwrap();
         let signing = signer.signer();
         let signature = signing.sign(b"hello");
@@ -314,10 +320,18 @@ mod tests {
     }
 
     #[test]
+    fn a_rotation_within_the_same_second_still_signs_with_the_new_key() {
+        let folder = tempfile::tempdir().unwrap();
+        let ring = KeyRing::open(folder.path(), RETIRE_AFTER_SECS, 1_000).unwrap();
+        let new = ring.rotate(1_000).unwrap();
+        assert_eq!(KeyRing::open(folder.path(), RETIRE_AFTER_SECS, 1_000).unwrap().signer().kid, new);
+    }
+
+    #[test]
     fn a_corrupt_key_file_is_named() {
         let folder = tempfile::tempdir().unwrap();
         std::fs::write(folder.path().join("000000000001-abc.p8"), b"not a key").unwrap();
-        let error = KeyRing::open(folder.path(), 1).unwrap_err();
+        let error = KeyRing::open(folder.path(), RETIRE_AFTER_SECS, 1).unwrap_err();
         assert!(error.to_string().contains("000000000001-abc.p8"), "{error}");
     }
 
@@ -326,7 +340,7 @@ mod tests {
     fn key_files_are_readable_by_their_owner_only() {
         use std::os::unix::fs::PermissionsExt;
         let folder = tempfile::tempdir().unwrap();
-        KeyRing::open(folder.path(), 1).unwrap();
+        KeyRing::open(folder.path(), RETIRE_AFTER_SECS, 1).unwrap();
         for entry in std::fs::read_dir(folder.path()).unwrap() {
             assert_eq!(entry.unwrap().metadata().unwrap().permissions().mode() & 0o777, 0o600);
         }

@@ -143,7 +143,8 @@ impl Credentials {
             email: None,
         };
         let signer = self.ring.signer();
-        let header = Header { alg: "EdDSA".into(), kid: Some(signer.kid.clone()), typ: Some("JWT".into()) };
+        let header =
+            Header { alg: "EdDSA".into(), kid: Some(signer.kid.clone()), typ: Some(token::SERVICE_TOKEN_TYPE.into()) };
         token::encode(&header, &claims, |signed| signer.sign(signed))
     }
 }
@@ -157,6 +158,9 @@ pub enum Rejection {
     /// Not a compact JWS.
     #[error(transparent)]
     Malformed(#[from] token::Malformed),
+    /// An MCP capability token (`typ: at+jwt`), which speaks for a person to the MCP server only.
+    #[error("this is an MCP capability token, which the MCP server alone accepts: send a service token")]
+    NotAServiceToken,
     /// Issued by someone this system does not trust.
     #[error("tokens issued by '{0}' are not trusted here")]
     UnknownIssuer(String),
@@ -243,7 +247,10 @@ impl Verifier {
 
     /// The caller `token` proves, at Unix time `now`.
     pub async fn verify(&self, token: &str, now: i64) -> Result<Identity, Rejection> {
-        let token = token::decode(token)?;
+        let token = token::decode::<Claims>(token)?;
+        if token.header.typ.as_deref().is_some_and(|typ| typ.eq_ignore_ascii_case(token::ACCESS_TOKEN_TYPE)) {
+            return Err(Rejection::NotAServiceToken);
+        }
         let claims = &token.claims;
         let kid = token.header.kid.clone().unwrap_or_default();
         let (key, audience, max_lifetime) = if claims.iss == LOCAL_ISSUER {

@@ -2,11 +2,19 @@
 //!
 //! `base64url(header) . base64url(claims) . base64url(signature)`, where the header names the
 //! algorithm and the key (`kid`) and the signature covers the first two parts. Decoding checks
-//! the shape only; [`super::Verifier`] checks the signature and the claims.
+//! the shape only; [`super::Verifier`] checks the signature and the claims of service tokens,
+//! and the MCP capability tokens, which carry claims of their own, are checked by theirs.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+/// The `typ` of a service token.
+pub const SERVICE_TOKEN_TYPE: &str = "JWT";
+/// The `typ` of an access token for a resource server (RFC 9068): the MCP capability tokens. A
+/// service verifier refuses it, so one kind of token is never taken for the other.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
 /// The token's header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,7 +24,7 @@ pub struct Header {
     /// The signing key's id, looked up in the issuer's key set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
-    /// `JWT`.
+    /// [`SERVICE_TOKEN_TYPE`] or [`ACCESS_TOKEN_TYPE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typ: Option<String>,
 }
@@ -64,11 +72,11 @@ pub struct Claims {
 
 /// A token split into its parts, its signature not yet checked.
 #[derive(Debug, Clone)]
-pub struct Unverified {
+pub struct Unverified<C = Claims> {
     /// The header.
     pub header: Header,
     /// The claims.
-    pub claims: Claims,
+    pub claims: C,
     /// `header.claims` as sent: what the signature covers.
     pub signed: String,
     /// The signature's bytes.
@@ -80,8 +88,8 @@ pub struct Unverified {
 #[error("the token is malformed: {0}")]
 pub struct Malformed(pub &'static str);
 
-/// Splits and decodes `token` without checking its signature.
-pub fn decode(token: &str) -> Result<Unverified, Malformed> {
+/// Splits and decodes `token`, whose claims are `C`, without checking its signature.
+pub fn decode<C: DeserializeOwned>(token: &str) -> Result<Unverified<C>, Malformed> {
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -89,14 +97,14 @@ pub fn decode(token: &str) -> Result<Unverified, Malformed> {
     };
     let json = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| Malformed("a part is not base64url"));
     let header = serde_json::from_slice(&json(header)?).map_err(|_| Malformed("the header is not a JWS header"))?;
-    let claims =
-        serde_json::from_slice(&json(claims)?).map_err(|_| Malformed("the claims lack iss, sub, aud, iat or exp"))?;
+    let claims = serde_json::from_slice(&json(claims)?)
+        .map_err(|_| Malformed("the claims lack a required field (iss, sub, aud, iat, exp, …)"))?;
     let signed = token[..token.len() - signature.len() - 1].to_owned();
     Ok(Unverified { header, claims, signed, signature: json(signature)? })
 }
 
 /// Encodes `header` and `claims` and appends the signature `sign` makes over them.
-pub fn encode(header: &Header, claims: &Claims, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+pub fn encode(header: &Header, claims: &impl Serialize, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
     let signed = format!("{}.{}", part(header), part(claims));
     let signature = URL_SAFE_NO_PAD.encode(sign(signed.as_bytes()));
     format!("{signed}.{signature}")
@@ -126,7 +134,7 @@ mod tests {
     fn encodes_and_decodes_the_three_parts() {
         let header = Header { alg: "EdDSA".into(), kid: Some("k1".into()), typ: Some("JWT".into()) };
         let token = encode(&header, &claims(), |signed| signed.iter().rev().copied().collect());
-        let decoded = decode(&token).unwrap();
+        let decoded = decode::<Claims>(&token).unwrap();
         assert_eq!(decoded.header, header);
         assert_eq!(decoded.claims, claims());
         assert_eq!(decoded.signature, decoded.signed.bytes().rev().collect::<Vec<_>>());
@@ -135,7 +143,7 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_compact_jws() {
         for token in ["", "a.b", "a.b.c.d", "!!.e30.AA", "e30.e30.AA"] {
-            assert!(decode(token).is_err(), "{token}");
+            assert!(decode::<Claims>(token).is_err(), "{token}");
         }
     }
 
