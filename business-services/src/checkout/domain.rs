@@ -12,14 +12,6 @@ pub const FREE_SHIPPING_FROM_USD: i64 = 10_000;
 /// Parcel shipping below [`FREE_SHIPPING_FROM_USD`], USD minor units.
 pub const PARCEL_SHIPPING_USD: i64 = 895;
 
-/// A shipment tracking id shown on the receipt: `BQ` and ten characters without look-alikes.
-pub fn tracking_id(seed: &uuid::Uuid) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let code: String =
-        seed.as_bytes()[..10].iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect();
-    format!("BQ{code}")
-}
-
 /// Checks an email address's form (the CRM owns verification).
 pub fn check_email(email: &str) -> Result<String, String> {
     let email = email.trim().to_lowercase();
@@ -207,13 +199,10 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_tracking_ids_have_their_forms() {
+    fn order_ids_have_their_form() {
         let id = OrderId::generate();
         assert_eq!(OrderId::parse(id.as_str()), Ok(id));
         assert!(OrderId::parse("ord_xyz").is_err());
-        let tracking = tracking_id(&uuid::Uuid::new_v4());
-        assert_eq!(tracking.len(), 12);
-        assert!(tracking.starts_with("BQ") && !tracking.contains(['0', 'O', '1', 'I']));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::domain::{PaymentHeld, Recovery, SagaState, parcel_shipping, price, tracking_id};
+use super::domain::{PaymentHeld, Recovery, SagaState, parcel_shipping, price};
 
 use super::store::{CheckoutStore, Claim, SagaRecord};
 use crate::cart::client::CartClient;
@@ -126,8 +126,6 @@ pub struct Progress {
     pub reference: String,
     /// The order to be.
     pub order_id: OrderId,
-    /// Its tracking id.
-    pub tracking_id: String,
     /// The validated request.
     pub request: OrderRequest,
     /// The card, as far as it may be kept.
@@ -309,7 +307,6 @@ impl Checkout {
         let progress = Progress {
             reference: format!("checkout-{}", saga_id.simple()),
             order_id: OrderId::generate(),
-            tracking_id: tracking_id(&saga_id),
             request,
             card: card_facts,
             lines,
@@ -654,7 +651,6 @@ impl Checkout {
         let receipt = Receipt {
             order_id: progress.order_id.clone(),
             status: if progress.hold { OrderStatus::OnHold } else { OrderStatus::Confirmed },
-            tracking_id: progress.tracking_id.clone(),
             reference: progress.reference.clone(),
             email: progress.request.email.clone(),
             customer_id: progress.request.customer_id.as_ref().map(ToString::to_string),

@@ -170,15 +170,14 @@ pub struct PaymentSummary {
     pub last4: String,
 }
 
-/// What the customer gets back from checkout.
+/// What the customer gets back from checkout. It carries no tracking number: the warehouse's
+/// carriers issue those as parcels ship, and the order's page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Receipt {
     /// The order.
     pub order_id: OrderId,
     /// Confirmed, or held for review.
     pub status: OrderStatus,
-    /// Tracking id of the shipment.
-    pub tracking_id: String,
     /// The saga's reference, which the order's payment authorization and fraud assessment carry:
     /// how a reader finds them. Empty on receipts written before it was recorded.
     #[serde(default)]

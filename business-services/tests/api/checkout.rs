@@ -185,7 +185,7 @@ async fn a_guest_order_is_reserved_charged_committed_and_recorded() {
         let receipt = json(shop.checkout(&key(), &body).await, StatusCode::CREATED).await;
         assert_eq!(receipt["status"], "confirmed");
         assert!(receipt["order_id"].as_str().unwrap().starts_with("ord_"));
-        assert!(receipt["tracking_id"].as_str().unwrap().starts_with("BQ"));
+        assert!(receipt.get("tracking_id").is_none(), "tracking numbers are the carrier's, issued as parcels ship");
         assert_eq!(receipt["items"].as_array().unwrap().len(), 2);
         assert_eq!(receipt["total"]["currency"], "EUR");
         // 2 × 28.00 + 36.00 = 92.00 USD: under the free-shipping threshold.

@@ -438,7 +438,6 @@ pub fn order_placed(
         order: Receipt {
             order_id: order_id.clone(),
             status,
-            tracking_id: "BQABCDEFGHJK".into(),
             reference: format!("checkout-{order_id}"),
             email: "ana@example.com".into(),
             customer_id: customer_id.map(str::to_owned),

@@ -247,7 +247,6 @@ fn placed(status: OrderStatus, freight: bool) -> OrderPlaced {
         order: Receipt {
             order_id: order_id.clone(),
             status,
-            tracking_id: "BQABCDEFGHJK".into(),
             reference: format!("checkout-{order_id}"),
             email: "ana@example.com".into(),
             customer_id: None,

@@ -312,7 +312,6 @@ pub async fn checkout(State(state): State<AppState>, session: Current, Form(form
     let body = view! {
         <OrderPlaced
             order_id=receipt.order_id.to_string()
-            tracking_id=receipt.tracking_id.clone()
             total=frame.prices.show(receipt.amounts.total)
             email=receipt.email.clone()
             held=receipt.status == OrderStatus::OnHold

@@ -221,21 +221,14 @@ pub fn CartPage(lines: Vec<CartLine>, subtotal: String, form: CheckoutForm, erro
 
 /// The confirmation shown once an order is placed.
 #[component]
-pub fn OrderPlaced(
-    order_id: String,
-    tracking_id: String,
-    total: String,
-    email: String,
-    held: bool,
-    signed_in: bool,
-) -> impl IntoView {
+pub fn OrderPlaced(order_id: String, total: String, email: String, held: bool, signed_in: bool) -> impl IntoView {
     view! {
         <section class="panel narrow confirmation">
             <h1>"Thank you, your order is placed"</h1>
             {held.then(|| view! { <p class="alert">"We are double-checking this order before it ships; we will email you."</p> })}
             <dl class="facts">
                 <dt>"Order"</dt><dd id="order-id">{order_id.clone()}</dd>
-                <dt>"Tracking"</dt><dd>{tracking_id}</dd>
+                <dt>"Tracking"</dt><dd>"The carrier's tracking number, once your order ships"</dd>
                 <dt>"Total paid"</dt><dd>{total}</dd>
                 <dt>"Confirmation sent to"</dt><dd>{email}</dd>
             </dl>
