@@ -50,6 +50,13 @@ pub struct Peer {
     pub credentials: Credentials,
 }
 
+impl Credentials {
+    /// The peer at `url`, called with these credentials.
+    pub fn at(&self, url: &str) -> Peer {
+        Peer { url: url.to_owned(), credentials: self.clone() }
+    }
+}
+
 /// A typed caller of one peer system.
 #[derive(Debug, Clone)]
 pub struct PeerClient {

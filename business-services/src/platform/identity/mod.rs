@@ -24,7 +24,6 @@ use mesh::{Connection, Mesh};
 use remote::RemoteIssuer;
 use token::{Audience, Claims, Header};
 
-use super::client::Peer;
 use super::error::Error;
 use super::trace::TraceContext;
 
@@ -119,11 +118,6 @@ impl Credentials {
     /// Who they name.
     pub fn subject(&self) -> &str {
         &self.subject
-    }
-
-    /// The peer at `url`, called with these credentials.
-    pub fn at(&self, url: &str) -> Peer {
-        Peer { url: url.to_owned(), credentials: self.clone() }
     }
 
     /// A token for one call to `audience`, issued now, in the current trace.
