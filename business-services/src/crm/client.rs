@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 // The types on this client's wire, and the loyalty rules, for its callers.
-pub use super::customers::domain::{Address, Customer, CustomerId, Note, Standing};
+pub use super::customers::domain::{Address, Customer, Note};
+pub use super::domain::{CustomerId, Standing};
 pub use super::loyalty::domain::{LoyaltyStatus, Tier, check_reference, tier_for};
 pub use super::tickets::domain::{Channel, NewTicket, Priority, Ticket};
 use crate::platform::client::{Peer, PeerClient, escaped};

@@ -1,5 +1,6 @@
-//! What the CRM's parts share: the macros of their id and name types, and the checks and
-//! limits of the text agents and customers write.
+//! What the CRM's parts share: the macros of their id and name types, the customer's id and
+//! standing, which every part refers to, and the checks and limits of the text agents and
+//! customers write.
 
 /// Defines an id newtype written `<prefix>-<1 to 20 letters and digits>`, e.g. `cus-1001`.
 macro_rules! prefixed_id {
@@ -78,6 +79,23 @@ macro_rules! named_enum {
 
 pub(super) use named_enum;
 
+prefixed_id!(
+    /// A customer id such as `cus-1001`.
+    CustomerId, "cus", "cus-1001"
+);
+
+named_enum!(
+    /// Whether the store trusts an account.
+    Standing {
+        /// No concerns.
+        Good = "good",
+        /// Under watch, e.g. after chargebacks: orders may be reviewed.
+        Watch = "watch",
+        /// Suspended, e.g. after confirmed fraud: no discount, no trust.
+        Suspended = "suspended",
+    }
+);
+
 /// Checks one line of text: trimmed, 1 to `max` characters, no line breaks or control characters.
 pub fn single_line(text: &str, max: usize) -> Result<String, String> {
     let text = text.trim();
@@ -119,7 +137,7 @@ mod tests {
     use std::fmt;
 
     use super::*;
-    use crate::crm::customers::domain::{CustomerId, MAX_NAME, Standing};
+    use crate::crm::customers::domain::MAX_NAME;
     use crate::crm::loyalty::domain::Tier;
     use crate::crm::tickets::domain::{Channel, Priority, TicketId, TicketStatus};
 

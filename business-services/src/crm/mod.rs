@@ -49,6 +49,7 @@ pub mod client;
 mod customers;
 mod domain;
 mod loyalty;
+mod requests;
 pub mod seed;
 pub(crate) mod store;
 mod tickets;
@@ -80,7 +81,7 @@ static DESCRIPTOR: Descriptor = Descriptor {
     migrator: Some(&MIGRATOR),
     peers: &[],
     publishes: &[],
-    consumes: &[Consumes { subscription: "crm-orders", topic: order::TOPIC, path: api::ORDER_EVENTS_PATH }],
+    consumes: &[Consumes { subscription: "crm-orders", topic: order::TOPIC, path: requests::ORDER_EVENTS_PATH }],
     access: Access::Routes(&[
         Grant::get("/v1/customers", &[WEB, MCP, SUPPORT]),
         Grant::post("/v1/customers", &[WEB, SUPPORT]),
@@ -97,7 +98,7 @@ static DESCRIPTOR: Descriptor = Descriptor {
         Grant::get("/v1/tickets/{id}", &[MCP, SUPPORT]),
         Grant::post("/v1/tickets/{id}/messages", &[CONCIERGE, SUPPORT]),
         Grant::put("/v1/tickets/{id}/status", &[SUPPORT]),
-        Grant::post(api::ORDER_EVENTS_PATH, &[BROKER]),
+        Grant::post(requests::ORDER_EVENTS_PATH, &[BROKER]),
     ]),
 };
 
@@ -119,7 +120,7 @@ impl System for Crm {
         Box::pin(async move {
             let db = context.db()?;
             let checks = vec![ReadinessCheck::database(db)];
-            let state = api::CrmState { store: CrmStore::new(db.clone()), clock: context.clock.clone() };
+            let state = requests::CrmState { store: CrmStore::new(db.clone()), clock: context.clock.clone() };
             Ok(Built::router(http::service(api::routes(state), api::ApiDoc::openapi(), checks, context.faults)))
         })
     }

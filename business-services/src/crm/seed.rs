@@ -10,10 +10,9 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use super::customers::domain::{
-    AddressId, CountryCode, CustomerId, Email, NewAddress, NewCustomer, Note, NoteId, Standing,
-};
+use super::customers::domain::{AddressId, CountryCode, Email, NewAddress, NewCustomer, Note, NoteId};
 use super::customers::store::{insert_address, insert_customer, insert_note, update_standing};
+use super::domain::{CustomerId, Standing};
 use super::loyalty::domain::{EntryId, NewLoyaltyEntry};
 use super::loyalty::store::insert_entry;
 use super::store::CrmStore;

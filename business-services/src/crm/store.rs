@@ -9,7 +9,7 @@ use sqlx::query::QueryAs;
 use sqlx::{Any, AnyConnection, FromRow, Transaction};
 use time::OffsetDateTime;
 
-use super::customers::domain::CustomerId;
+use super::domain::CustomerId;
 use crate::platform::clock::to_millis;
 use crate::platform::db::Db;
 use crate::platform::page::{self, Page};

@@ -8,12 +8,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::domain::{
-    Address, CountryCode, Customer, Email, MAX_NAME, NewAddress, NewCustomer, Note, Standing, check_phone,
-};
+use super::domain::{Address, CountryCode, Customer, Email, MAX_NAME, NewAddress, NewCustomer, Note, check_phone};
 use super::store::CustomerSearch;
-use crate::crm::api::{CrmState, ListPage, author, created, field, key_for, parse_customer_id};
-use crate::crm::domain::{MAX_BODY, MAX_REASON, free_text, single_line};
+use crate::crm::domain::{MAX_BODY, MAX_REASON, Standing, free_text, single_line};
+use crate::crm::requests::{CrmState, ListPage, author, created, field, key_for, parse_customer_id};
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
 use crate::platform::page::Page;

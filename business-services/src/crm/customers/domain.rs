@@ -6,14 +6,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::crm::domain::{named_enum, prefixed_id};
+use crate::crm::domain::{CustomerId, Standing, prefixed_id};
 use crate::crm::loyalty::domain::{Tier, discount_at};
 use crate::money::Money;
 
-prefixed_id!(
-    /// A customer id such as `cus-1001`.
-    CustomerId, "cus", "cus-1001"
-);
 prefixed_id!(
     /// An address id such as `adr-1001a`.
     AddressId, "adr", "adr-1001a"
@@ -21,18 +17,6 @@ prefixed_id!(
 prefixed_id!(
     /// A note id such as `note-1001a`.
     NoteId, "note", "note-1001a"
-);
-
-named_enum!(
-    /// Whether the store trusts an account.
-    Standing {
-        /// No concerns.
-        Good = "good",
-        /// Under watch, e.g. after chargebacks: orders may be reviewed.
-        Watch = "watch",
-        /// Suspended, e.g. after confirmed fraud: no discount, no trust.
-        Suspended = "suspended",
-    }
 );
 
 /// An email address, lowercased.

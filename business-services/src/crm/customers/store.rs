@@ -6,9 +6,8 @@ use sqlx::error::ErrorKind;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::domain::{
-    Address, AddressId, CountryCode, Customer, CustomerId, Email, NewAddress, NewCustomer, Note, NoteId, Standing,
-};
+use super::domain::{Address, AddressId, CountryCode, Customer, Email, NewAddress, NewCustomer, Note, NoteId};
+use crate::crm::domain::{CustomerId, Standing};
 use crate::crm::loyalty::domain::LoyaltyStatus;
 use crate::crm::store::{
     After, Begun, CrmStore, IdempotencyKey, Outcome, Param, corrupt, ensure_customer, lock_customer, newest_first,

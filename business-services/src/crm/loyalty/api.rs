@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use super::domain::{LoyaltyEntry, LoyaltyStatus, NewLoyaltyEntry, check_delta, check_reference, order_earning};
 use crate::contracts::order::{ORDER_PLACED, OrderPlaced};
-use crate::crm::api::{CrmState, ListPage, ORDER_EVENTS_PATH, created, field, parse_customer_id};
 use crate::crm::domain::{MAX_REASON, single_line};
+use crate::crm::requests::{CrmState, ListPage, ORDER_EVENTS_PATH, created, field, parse_customer_id};
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::events::Pushed;
 use crate::platform::extract::{ApiJson, ApiQuery};

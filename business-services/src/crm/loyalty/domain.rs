@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::contracts::order::{OrderPlaced, OrderStatus, merchandise_subtotal};
-use crate::crm::customers::domain::{CustomerId, Standing};
+use crate::crm::domain::{CustomerId, Standing};
 use crate::crm::domain::{named_enum, prefixed_id};
 use crate::money::{CurrencyCode, Money};
 

@@ -6,8 +6,8 @@ use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 use super::domain::{EntryId, LoyaltyEntry, LoyaltyStatus, NewLoyaltyEntry, ORDER_REASON, OrderEarning, points_for};
-use crate::crm::customers::domain::CustomerId;
 use crate::crm::customers::store::load_customer;
+use crate::crm::domain::CustomerId;
 use crate::crm::store::{After, CrmStore, Outcome, corrupt, ensure_customer, lock_customer, newest_first};
 use crate::platform::clock::{from_millis, to_millis};
 use crate::platform::page::Page;

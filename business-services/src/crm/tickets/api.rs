@@ -9,8 +9,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::domain::{Channel, MAX_SUBJECT, NewTicket, Priority, Ticket, TicketId, TicketMessage, TicketStatus};
-use crate::crm::api::{CrmState, ListPage, author, created, field, key_for, parse_customer_id};
 use crate::crm::domain::{MAX_BODY, free_text, single_line};
+use crate::crm::requests::{CrmState, ListPage, author, created, field, key_for, parse_customer_id};
 use crate::platform::error::{Error, Problem, Result};
 use crate::platform::extract::{ApiJson, ApiQuery};
 use crate::platform::page::Page;

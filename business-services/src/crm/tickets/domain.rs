@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::crm::customers::domain::CustomerId;
+use crate::crm::domain::CustomerId;
 use crate::crm::domain::{named_enum, prefixed_id};
 
 prefixed_id!(

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::domain::{
     Channel, MessageId, NewTicket, Priority, Ticket, TicketId, TicketMessage, TicketStatus, status_change_message,
 };
-use crate::crm::customers::domain::CustomerId;
+use crate::crm::domain::CustomerId;
 use crate::crm::store::{
     After, Begun, CrmStore, IdempotencyKey, Outcome, Param, corrupt, ensure_customer, lock_customer, newest_first,
     placeholders, query_rows,
