@@ -162,9 +162,11 @@ fn env_name(key: &str) -> Option<String> {
 }
 
 impl Config {
-    /// Where the systems' signing keys are: shared by every process of one store.
-    pub fn service_keys(&self) -> PathBuf {
-        self.data_dir.join("keys").join("service")
+    /// The systems' signing keys in `<data_dir>/keys/service` (made on first use), shared by
+    /// every process of one store.
+    pub fn service_keys(&self) -> anyhow::Result<KeyRing> {
+        let folder = self.data_dir.join("keys").join("service");
+        Ok(KeyRing::open(&folder, keys::RETIRE_AFTER_SECS, identity::unix_now())?)
     }
 
     /// Where the MCP capability tokens' signing keys are: a ring apart from the systems'.
@@ -175,7 +177,7 @@ impl Config {
     /// What this process's systems sign their calls with and trust: the local issuer's keys in
     /// `<data_dir>/keys/service` (made on first use) and the configured external issuers.
     pub fn trust(&self) -> anyhow::Result<Trust> {
-        let keys = KeyRing::open(&self.service_keys(), keys::RETIRE_AFTER_SECS, identity::unix_now())?;
+        let keys = self.service_keys()?;
         let issuers = self.trust.iter().map(|settings| Arc::new(RemoteIssuer::new(settings))).collect();
         let mesh = self.mesh.clone().map(|settings| Arc::new(Mesh::new(settings)));
         Ok(Trust { issuers, mesh, operators: self.operators.clone(), ..Trust::local(Arc::new(keys)) })

@@ -9,7 +9,7 @@ use crate::config::Config;
 /// Rotates both rings in the data folder; returns each ring's name and its new key's id.
 pub fn rotate(config: &Config) -> anyhow::Result<Vec<(&'static str, String)>> {
     let now = unix_now();
-    let service = config.trust()?.keys.rotate(now)?;
+    let service = config.service_keys()?.rotate(now)?;
     let capability = crate::mcp::token_key(config)?.ring().rotate(now)?;
     Ok(vec![("service", service), ("capability", capability)])
 }

@@ -14,14 +14,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use business_services::platform::identity::keys::{KeyError, KeyRing};
-use business_services::platform::identity::token::{self as jws, ACCESS_TOKEN_TYPE, Header};
+use business_services::platform::identity::keys::{ALGORITHM, KeyError, KeyRing};
+use business_services::platform::identity::token::{self as jws, ACCESS_TOKEN_TYPE};
 use serde::{Deserialize, Serialize};
 
 /// Who issues tokens.
 pub const ISSUER: &str = "boutique";
-/// How they are signed.
-const ALGORITHM: &str = "EdDSA";
 /// The longest lifetime a token may have: capabilities are short-lived by design.
 pub const MAX_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Clock skew tolerated between the minting and the checking machine.
@@ -189,10 +187,7 @@ impl TokenKey {
             customer,
         };
         check_claims(&claims)?;
-        let signer = self.ring.signer();
-        let header =
-            Header { alg: ALGORITHM.into(), kid: Some(signer.kid.clone()), typ: Some(ACCESS_TOKEN_TYPE.into()) };
-        Ok(jws::encode(&header, &claims, |signed| signer.sign(signed)))
+        Ok(self.ring.sign_token(ACCESS_TOKEN_TYPE, &claims))
     }
 
     /// Checks `token` for `audience` at `now` (Unix seconds) and returns its claims.

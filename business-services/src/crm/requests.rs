@@ -9,8 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
-use super::domain::CustomerId;
-use super::domain::{MAX_AUTHOR, single_line};
+use super::domain::{CustomerId, MAX_AUTHOR, single_line};
 use super::store::{After, CrmStore, IdempotencyKey, Outcome};
 use crate::platform::clock::Clock;
 use crate::platform::error::{Error, Result};

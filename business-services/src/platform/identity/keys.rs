@@ -19,6 +19,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::token::{self, Header};
+
+/// The algorithm the ring signs tokens with.
+pub const ALGORITHM: &str = "EdDSA";
+
 /// How long after a newer key is made an older one may still have signed a live service token:
 /// the longest token lifetime and the clock skew allowed, with a margin.
 pub const RETIRE_AFTER_SECS: i64 = 600;
@@ -112,6 +117,21 @@ struct SigningKey {
     kid: String,
     created: i64,
     pair: Arc<Ed25519KeyPair>,
+}
+
+impl SigningKey {
+    /// Its public half, as JWKS publishes it.
+    fn public(&self) -> Jwk {
+        Jwk {
+            kty: "OKP".into(),
+            kid: Some(self.kid.clone()),
+            crv: Some("Ed25519".into()),
+            x: Some(URL_SAFE_NO_PAD.encode(self.pair.public_key().as_ref())),
+            y: None,
+            n: None,
+            e: None,
+        }
+    }
 }
 
 /// One key of the ring, signing.
@@ -231,28 +251,21 @@ impl KeyRing {
         Signer { kid: key.kid.clone(), pair: key.pair.clone() }
     }
 
+    /// A compact JWS of `claims` with header `typ`, signed by the newest key.
+    pub fn sign_token(&self, typ: &str, claims: &impl Serialize) -> String {
+        let signer = self.signer();
+        let header = Header { alg: ALGORITHM.into(), kid: Some(signer.kid.clone()), typ: Some(typ.into()) };
+        token::encode(&header, claims, |signed| signer.sign(signed))
+    }
+
     /// The public keys, as a JWKS document.
     pub fn jwks(&self) -> Jwks {
-        Jwks {
-            keys: self
-                .read()
-                .iter()
-                .map(|key| Jwk {
-                    kty: "OKP".into(),
-                    kid: Some(key.kid.clone()),
-                    crv: Some("Ed25519".into()),
-                    x: Some(URL_SAFE_NO_PAD.encode(key.pair.public_key().as_ref())),
-                    y: None,
-                    n: None,
-                    e: None,
-                })
-                .collect(),
-        }
+        Jwks { keys: self.read().iter().map(SigningKey::public).collect() }
     }
 
     /// The public key named `kid`, reloading the folder once if it is not held.
     pub fn public_key(&self, kid: &str) -> Option<Jwk> {
-        let find = || self.jwks().key(kid).cloned();
+        let find = || self.read().iter().find(|key| key.kid == kid).map(SigningKey::public);
         find().or_else(|| self.reload().ok().and_then(|()| find()))
     }
 

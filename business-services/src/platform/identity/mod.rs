@@ -22,7 +22,7 @@ use std::sync::Arc;
 use keys::KeyRing;
 use mesh::{Connection, Mesh};
 use remote::RemoteIssuer;
-use token::{Audience, Claims, Header};
+use token::{Audience, Claims};
 
 use super::error::Error;
 use super::trace::TraceContext;
@@ -136,10 +136,7 @@ impl Credentials {
             trace: TraceContext::current().map(|context| context.trace_id()),
             email: None,
         };
-        let signer = self.ring.signer();
-        let header =
-            Header { alg: "EdDSA".into(), kid: Some(signer.kid.clone()), typ: Some(token::SERVICE_TOKEN_TYPE.into()) };
-        token::encode(&header, &claims, |signed| signer.sign(signed))
+        self.ring.sign_token(token::SERVICE_TOKEN_TYPE, &claims)
     }
 }
 
